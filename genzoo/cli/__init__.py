@@ -1,0 +1,351 @@
+"""The ``genzoo`` command line: thin Typer commands over ``genzoo.api``.
+
+A user's mistake (a ``GenzooError``) is printed as one paragraph on stderr and ends the command with the error's
+exit code, never a traceback. Nothing here imports torch at module level: ``genzoo --help`` and ``genzoo list``
+stay instant.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from typer.core import TyperGroup
+
+from genzoo.errors import GenzooError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def report_error(exc: GenzooError) -> None:
+    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+
+
+class GenzooGroup(TyperGroup):
+    """Turns a user's mistake anywhere below it into one message and a non-zero exit."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GenzooError as exc:
+            report_error(exc)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err_console.print("[bold red]interrupted[/]")
+            raise typer.Exit(130) from None
+
+
+app = typer.Typer(
+    cls=GenzooGroup,
+    no_args_is_help=True,
+    add_completion=True,
+    rich_markup_mode="rich",
+    help="A zoo of generative image models: train, sample, reconstruct and evaluate them on built-in toon faces "
+    "or your own images.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+data_app = typer.Typer(cls=GenzooGroup, no_args_is_help=True, help="The built-in data sets: list, preview, export.")
+app.add_typer(data_app, name="data")
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        from genzoo._version import __version__
+
+        console.print(f"genzoo {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """genzoo command line."""
+
+
+def _print_json(payload: Any) -> None:
+    sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+
+
+# ---- list / info ---------------------------------------------------------------------------------------------------
+
+
+@app.command("list")
+def list_command(
+    pattern: Annotated[str | None, typer.Argument(help="fnmatch pattern, e.g. 'vae-*'.")] = None,
+    kind: Annotated[str, typer.Option(help="What to list: models, losses or datasets.")] = "models",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List registered models (or losses, or data sets), built-in and from plugins."""
+    from genzoo.registry import datasets, losses, models
+
+    registries = {"models": models, "losses": losses, "datasets": datasets}
+    if kind not in registries:
+        raise GenzooError(f"--kind {kind!r} is not one of {', '.join(registries)}.")
+    entries = registries[kind].entries(pattern)
+    rows = [_entry_row(e) for e in entries]
+    if as_json:
+        _print_json(rows)
+    else:
+        table = Table(title=f"genzoo {kind}" + (f" matching {pattern!r}" if pattern else ""))
+        for column in rows[0] if rows else ["name"]:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*[str(v) for v in row.values()])
+        console.print(table)
+    for problem in registries[kind].errors:
+        err_console.print(f"[yellow]plugin {problem.name!r} from {problem.distribution} skipped:[/] {problem.error}")
+
+
+def _entry_row(entry: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {"name": entry.name}
+    if hasattr(entry, "family"):
+        row["family"] = entry.family
+        row["capabilities"] = ", ".join(sorted(entry.capabilities))
+    if hasattr(entry, "kind"):
+        row["kind"] = entry.kind
+    row["description"] = entry.description
+    row["source"] = entry.source
+    return row
+
+
+@app.command()
+def info(
+    source: Annotated[str, typer.Argument(help="A .safetensors file, a run directory, or a model name.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (keys: model, config, version, step, …).")
+    ] = False,
+) -> None:
+    """Tell what a checkpoint is, from its header alone (no tensors are loaded)."""
+    from genzoo.api import info as read_info
+    from genzoo.registry import models
+
+    if source in models and not Path(source).exists():
+        _model_info(source, as_json)
+        return
+    header = read_info(source)
+    if as_json:
+        _print_json(header.to_json())
+        return
+    table = Table(show_header=False, title=str(header.path))
+    for key in ("model", "version", "step", "resumable", "num_parameters"):
+        table.add_row(key, str(header.to_json()[key]))
+    table.add_row("config", json.dumps(header.config, indent=1))
+    if header.extra:
+        table.add_row("data", json.dumps(header.extra))
+    console.print(table)
+
+
+def _model_info(name: str, as_json: bool) -> None:
+    from genzoo.registry import models
+    from genzoo.runs import finished_runs
+
+    entry = models.get(name)
+    runs = finished_runs(name)
+    payload = {
+        **_entry_row(entry),
+        "config": entry.config().model_dump(mode="json"),
+        "train_defaults": entry.train_defaults,
+        "newest_run": str(runs[-1].path) if runs else None,
+    }
+    if as_json:
+        _print_json(payload)
+        return
+    table = Table(show_header=False, title=name)
+    for key, value in payload.items():
+        table.add_row(key, json.dumps(value) if isinstance(value, dict) else str(value))
+    console.print(table)
+
+
+# ---- train ---------------------------------------------------------------------------------------------------------
+
+
+@app.command()
+def train(
+    name: Annotated[
+        str | None, typer.Argument(help="Model to train (see `genzoo list`); optional with --resume.")
+    ] = None,
+    data: Annotated[
+        str | None, typer.Option("--data", "-d", help="Built-in data set (cartoon) or image folder.")
+    ] = None,
+    to: Annotated[str | None, typer.Option(help="Target domain of a translator: data set or folder.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML, TOML or JSON config file.")] = None,
+    overrides: Annotated[
+        list[str] | None, typer.Option("--set", "-s", help="Override a field: key=value (repeatable).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Run directory (default: runs/<model>-<time>).")
+    ] = None,
+    steps: Annotated[int | None, typer.Option(help="Training steps.")] = None,
+    epochs: Annotated[float | None, typer.Option(help="Passes over the data, when --steps is not given.")] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or cuda:N.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed: the same seed repeats a run.")] = None,
+    resume: Annotated[Path | None, typer.Option(help="Continue this run directory from its last checkpoint.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Train a model; the run directory gets config, metrics, previews, checkpoints and final weights."""
+    from genzoo.api import train as run_training
+
+    if resume is None and data is None and name is not None:
+        data = "cartoon"
+    result = run_training(
+        name,
+        data=data,
+        to=to,
+        config_file=config,
+        overrides=overrides or (),
+        out=out,
+        resume=resume,
+        progress=not quiet,
+        steps=steps,
+        epochs=epochs,
+        device=device,
+        seed=seed,
+    )
+    summary = json.loads((result.run_dir / "summary.json").read_text())
+    metrics = ", ".join(f"{k} {v:.4g}" for k, v in summary.get("heldout", {}).items() if isinstance(v, float))
+    console.print(
+        f"[bold green]done[/] {result.steps} steps in {result.seconds:.0f} s ({result.images_per_second:.0f} img/s)"
+        f"{'; held-out ' + metrics if metrics else ''}\nrun: {result.run_dir}"
+    )
+
+
+# ---- sample / reconstruct ------------------------------------------------------------------------------------------
+
+
+@app.command()
+def sample(
+    source: Annotated[str, typer.Argument(help="Model name (newest run), run directory or .safetensors file.")],
+    n: Annotated[int, typer.Option("-n", min=1, max=4096, help="How many images.")] = 64,
+    out: Annotated[Path, typer.Option("--out", "-o", help="PNG grid to write.")] = Path("samples.png"),
+    seed: Annotated[int, typer.Option(help="Seed of the latent draws.")] = 0,
+    device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "cpu",
+) -> None:
+    """Draw samples from a model and save them as one grid."""
+    from genzoo.api import load
+    from genzoo.api import sample as draw
+    from genzoo.report.images import save_grid
+
+    model = load(source, device=device)
+    images = draw(model, n, seed)
+    save_grid([images], out, columns=min(n, 8))
+    console.print(f"wrote {n} samples of {model.model_name} to {out}")
+
+
+@app.command()
+def reconstruct(
+    source: Annotated[str, typer.Argument(help="Model name (newest run), run directory or .safetensors file.")],
+    images: Annotated[list[Path] | None, typer.Argument(help="Images to reconstruct (default: held-out ones).")] = None,
+    n: Annotated[int, typer.Option("-n", min=1, max=256, help="How many held-out images, without IMAGES.")] = 16,
+    out: Annotated[Path, typer.Option("--out", "-o", help="PNG grid: inputs above reconstructions.")] = Path(
+        "reconstructions.png"
+    ),
+    device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "cpu",
+) -> None:
+    """Reconstruct images (yours, or held-out ones) and save inputs and reconstructions side by side."""
+    from genzoo.api import load, load_inputs
+    from genzoo.report.images import save_grid
+
+    model = load(source, device=device)
+    x = load_inputs(model, images or [], n)
+    recon = model.reconstruct(x.to(model.device))
+    rows = []
+    for i in range(0, len(x), 8):
+        rows += [x[i : i + 8], recon[i : i + 8]]
+    save_grid(rows, out)
+    console.print(f"wrote {len(x)} inputs and reconstructions to {out}")
+
+
+# ---- eval / plot ---------------------------------------------------------------------------------------------------
+
+
+@app.command("eval")
+def eval_command(
+    source: Annotated[str, typer.Argument(help="Run directory, .safetensors file or model name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Measure a trained model on the held-out images of its data (heldout_mse for models that reconstruct)."""
+    from genzoo.api import evaluate
+
+    result = evaluate(source)
+    if as_json:
+        _print_json(result)
+        return
+    table = Table(title=f"{result['model']} — {result['checkpoint']}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in result.items():
+        if key not in {"model", "checkpoint"}:
+            table.add_row(key, f"{value:.5g}" if isinstance(value, float) else str(value))
+    console.print(table)
+
+
+@app.command()
+def plot(
+    run: Annotated[Path, typer.Argument(help="Run directory.")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="PNG to write (default: RUN/curves.png).")] = None,
+) -> None:
+    """Plot a run's learning curves from its metrics.jsonl."""
+    from genzoo.report.curves import plot_curves
+    from genzoo.runs import RunDir
+
+    run_dir = RunDir(run)
+    if not run_dir.is_run():
+        raise GenzooError(f"{run} is not a genzoo run directory (it has no config.json).")
+    metrics = run_dir.read_metrics()
+    if not metrics:
+        raise GenzooError(f"{run} has no metrics yet: its metrics.jsonl is missing or empty.")
+    path = plot_curves(metrics, out or run_dir.path / "curves.png", title=run_dir.path.name)
+    console.print(f"wrote {path}")
+
+
+# ---- data ----------------------------------------------------------------------------------------------------------
+
+
+@data_app.command("list")
+def data_list() -> None:
+    """List the registered data sets."""
+    list_command(None, "datasets", False)
+
+
+@data_app.command("preview")
+def data_preview(
+    name: Annotated[str, typer.Argument(help="Data set name (cartoon, anime) or image folder.")] = "cartoon",
+    out: Annotated[Path, typer.Option("--out", "-o", help="PNG grid to write.")] = Path("grid.png"),
+    n: Annotated[int, typer.Option("-n", min=1, max=1024, help="How many images.")] = 64,
+    size: Annotated[int, typer.Option(help="Image size in pixels.")] = 64,
+    seed: Annotated[int, typer.Option(help="Renderer seed.")] = 0,
+) -> None:
+    """Save a grid of a data set's images."""
+    from genzoo.data.export import preview_images
+    from genzoo.report.images import save_grid
+
+    save_grid([preview_images(name, n, size, seed)], out, columns=min(n, 8))
+    console.print(f"wrote {n} {name} images to {out}")
+
+
+@data_app.command("export")
+def data_export(
+    name: Annotated[str, typer.Argument(help="Built-in data set name (cartoon, anime).")],
+    folder: Annotated[Path, typer.Argument(help="Folder to write PNGs and attributes.csv into.")],
+    n: Annotated[int, typer.Option("-n", min=1, help="How many images.")] = 1000,
+    size: Annotated[int, typer.Option(help="Image size in pixels.")] = 64,
+    seed: Annotated[int, typer.Option(help="Renderer seed.")] = 0,
+) -> None:
+    """Write a built-in data set's images as PNG files with their attributes in attributes.csv."""
+    from genzoo.data.export import export
+
+    path = export(name, folder, n, size, seed)
+    console.print(f"wrote {n} {name} images and {path.name} to {folder}")
+
+
+def main() -> None:
+    app(prog_name="genzoo")

@@ -1,0 +1,11 @@
+"""Built-in losses, registered by name so that a config field (``recon_loss: bce``) chooses them.
+
+Kinds: ``reconstruction`` — ``fn(output, target) -> loss`` where ``output`` is the decoder's raw output (logits;
+the image is ``sigmoid(output)``) and ``target`` is in ``[0, 1]``, summed over pixels and averaged over the batch;
+``kl_schedule`` — ``fn(step, schedule) -> factor`` in ``[0, 1]`` multiplying the KL weight.
+The modules import torch inside the functions, so that listing losses stays instant.
+"""
+
+from genzoo.losses import kl, reconstruction
+
+__all__ = ["kl", "reconstruction"]

@@ -1,0 +1,123 @@
+"""What every model family implements: the training protocol and the sampling protocol.
+
+**Training.** The family owns its step, because a VAE takes one optimizer step and a CycleGAN alternates two
+generators and two discriminators; the ``Trainer`` owns everything around it. A family declares its optimizers
+(``configure_optimizers``) and LR schedules (``configure_schedulers``), and ``train_step(batch, ctx)`` computes its
+losses inside ``ctx.autocast()``, calls ``ctx.backward(loss)`` and ``ctx.step(name)``, and returns the detached loss
+terms to log. Whatever the step keeps between steps (an image pool, a counter) is returned by ``extra_state`` and
+restored by ``load_extra_state``, so that a resumed run continues exactly.
+
+**Sampling.** A family implements the capabilities it registers: ``sample``, ``reconstruct``, ``translate``,
+``encode``. All of them take and return images in ``[0, 1]``; inside, a model may work in ``[-1, 1]``
+(``pixel_range = "symmetric"``), and the trainer hands it batches already in that range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from genzoo.config import ModelConfig
+from genzoo.errors import CapabilityError
+
+if TYPE_CHECKING:
+    from genzoo.trainer import StepContext
+
+
+def image_tensor(images: np.ndarray, device: torch.device | str = "cpu") -> Tensor:
+    """uint8 ``(N, H, W, 3)`` images as a contiguous float NCHW tensor in ``[0, 1]`` on ``device``.
+
+    Contiguous NCHW matters: a permuted (channels-last) view makes CPU convolutions several times slower.
+    """
+    return torch.from_numpy(np.ascontiguousarray(images)).to(device).permute(0, 3, 1, 2).float().div_(255).contiguous()
+
+
+@dataclass
+class Batch:
+    """One training batch, on the model's device, in the model's pixel range.
+
+    ``x``: images of the data set (of domain A for a translator); ``y``: images of the second domain, drawn
+    independently (unpaired); ``attrs``: integer attribute codes of ``x`` (``(B, K)``), when the data has them.
+    """
+
+    x: Tensor
+    y: Tensor | None = None
+    attrs: Tensor | None = None
+
+
+class GenerativeModel(nn.Module):
+    """Base class of every genzoo model. Subclasses set ``config`` and build their networks in ``__init__``."""
+
+    pixel_range: ClassVar[Literal["unit", "symmetric"]] = "unit"
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.model_name = ""  # set by genzoo.create / genzoo.load
+        self.data_info: dict[str, Any] = {}  # set by the trainer: domains, attribute schema; saved in checkpoints
+
+    # ---- pixels --------------------------------------------------------------------------------------------------
+
+    def from_unit(self, x: Tensor) -> Tensor:
+        """``[0, 1]`` images into the model's range."""
+        return x * 2 - 1 if self.pixel_range == "symmetric" else x
+
+    def to_unit(self, x: Tensor) -> Tensor:
+        """The model's images back into ``[0, 1]``."""
+        return ((x + 1) / 2).clamp(0, 1) if self.pixel_range == "symmetric" else x.clamp(0, 1)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    # ---- training protocol ------------------------------------------------------------------------------------------
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        raise NotImplementedError(f"{type(self).__name__} does not declare its optimizers")
+
+    def configure_schedulers(
+        self, optimizers: dict[str, torch.optim.Optimizer], total_steps: int
+    ) -> dict[str, torch.optim.lr_scheduler.LRScheduler]:
+        """LR schedules, stepped once per training step. Default: none (constant learning rates)."""
+        return {}
+
+    def train_step(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
+        raise NotImplementedError(f"{type(self).__name__} does not implement train_step")
+
+    def extra_state(self) -> Any:
+        """State kept between training steps outside parameters and buffers (nested dicts/lists/tensors)."""
+        return None
+
+    def load_extra_state(self, state: Any) -> None:
+        """Restore what ``extra_state`` returned."""
+
+    def preview(self, batch: Batch, generator: torch.Generator) -> list[Tensor]:
+        """Rows of ``[0, 1]`` images showing progress (e.g. inputs, reconstructions, samples)."""
+        return []
+
+    # ---- sampling protocol -----------------------------------------------------------------------------------------
+
+    def sample(self, n: int, generator: torch.Generator, conditions: dict[str, Sequence[int]] | None = None) -> Tensor:
+        raise self.cannot("sample")
+
+    def reconstruct(self, x: Tensor) -> Tensor:
+        raise self.cannot("reconstruct")
+
+    def encode(self, x: Tensor) -> Tensor:
+        raise self.cannot("encode")
+
+    def translate(self, x: Tensor, to: str) -> Tensor:
+        raise self.cannot("translate")
+
+    def cannot(self, what: str) -> CapabilityError:
+        from genzoo.registry import models
+
+        name = self.model_name or type(self).__name__
+        can = sorted(models.get(name).capabilities) if name in models else []
+        serve = f"It can: {', '.join(can)}." if can else ""
+        return CapabilityError(f"{name} cannot {what}. {serve}".strip())

@@ -1,0 +1,76 @@
+"""The VAE family: ``vae-conv`` (convolutional) and ``vae-mlp`` (fully connected).
+
+Registered here without importing torch; the networks are in ``genzoo.models.vae.model``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+
+from genzoo.config import Config, KLScheduleKind, ModelConfig, ReconLoss
+from genzoo.registry import register_model
+
+if TYPE_CHECKING:
+    from genzoo.models.vae.model import VAE
+
+
+class KLSchedule(Config):
+    """How the KL weight grows: ``kind`` is a registered ``kl_schedule`` (constant, linear, cyclical)."""
+
+    kind: KLScheduleKind = "constant"
+    warmup_steps: int = Field(1000, gt=0, description="linear: steps to reach the full KL weight.")
+    cycle_steps: int = Field(1000, gt=0, description="cyclical: length of one cycle in steps.")
+    ratio: float = Field(0.5, gt=0, le=1, description="cyclical: share of a cycle spent rising.")
+
+
+class VAEConfig(ModelConfig):
+    """Fields shared by the VAEs."""
+
+    latent_dim: int = Field(128, gt=0, description="Size of the latent code.")
+    recon_loss: ReconLoss = Field("mse", description="Registered reconstruction loss: mse, bce, or a plugin's.")
+    kl_weight: float = Field(0.25, ge=0, description="Weight of the KL term (beta); 1 is the plain ELBO.")
+    kl_schedule: KLSchedule = KLSchedule()
+    lr: float = Field(2e-3, gt=0, description="Adam learning rate.")
+
+
+class ConvVAEConfig(VAEConfig):
+    width: int = Field(32, gt=0, description="Channels of the first convolution; doubled at each downsampling.")
+    max_width: int = Field(256, gt=0, description="Cap on the channels of any layer.")
+
+
+class MLPVAEConfig(VAEConfig):
+    image_size: int = Field(32, description="Side of the square images in pixels: a power of two.")
+    hidden: list[int] = Field([1024, 512], min_length=1, description="Widths of the hidden layers of the encoder.")
+
+
+CAPABILITIES = {"sample", "reconstruct", "encode"}
+
+
+@register_model(
+    "vae-conv",
+    family="vae",
+    description="Convolutional VAE; any power-of-two size of at least 16 px.",
+    capabilities=CAPABILITIES,
+    config=ConvVAEConfig,
+    train_defaults={"steps": 3000, "batch_size": 64},
+)
+def vae_conv(config: ConvVAEConfig) -> VAE:
+    from genzoo.models.vae.model import VAE, conv_decoder, conv_encoder
+
+    return VAE(config, conv_encoder(config), conv_decoder(config))
+
+
+@register_model(
+    "vae-mlp",
+    family="vae",
+    description="Fully connected VAE; small images (32 px by default).",
+    capabilities=CAPABILITIES,
+    config=MLPVAEConfig,
+    train_defaults={"steps": 3000, "batch_size": 64},
+)
+def vae_mlp(config: MLPVAEConfig) -> VAE:
+    from genzoo.models.vae.model import VAE, mlp_decoder, mlp_encoder
+
+    return VAE(config, mlp_encoder(config), mlp_decoder(config))

@@ -1,0 +1,324 @@
+"""One small typed registry, used for models, losses and data sets.
+
+Built-in entries live in torch-free modules that register with a decorator; they are imported the first time a
+registry is asked for anything. Third-party entries come from Python entry points:
+
+=====================  ====================================================
+entry-point group      what the entry point's value must register
+=====================  ====================================================
+``genzoo.models``      a model of the same name (``register_model``)
+``genzoo.losses``      a loss of the same name (``register_loss``)
+``genzoo.datasets``    a data set of the same name (``register_dataset``)
+=====================  ====================================================
+
+Discovery is lazy: ``names()`` lists plugin names from the installed distributions' metadata without importing
+plugin code; the plugin is imported on first use (``get``) or when full entries are listed. A plugin that fails to
+import is recorded in ``errors`` and skipped, never fatal. A plugin name that clashes with a built-in is skipped too
+(built-ins win). ``GENZOO_DISABLE_PLUGINS=1`` turns discovery off.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import importlib
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+
+from genzoo.errors import UnknownNameError
+
+if TYPE_CHECKING:
+    from genzoo.config import DataConfig, ModelConfig
+    from genzoo.data.core import Progress, Split
+    from genzoo.models.base import GenerativeModel
+
+BUILTIN = "built-in"
+
+
+class Named(Protocol):
+    """What every registry entry has."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def source(self) -> str: ...
+
+
+E = TypeVar("E", bound=Named)
+
+
+@dataclass(frozen=True)
+class PluginProblem:
+    """A plugin entry point that could not be used, and why."""
+
+    group: str
+    name: str
+    distribution: str
+    error: str
+
+
+def plugins_disabled() -> bool:
+    return os.environ.get("GENZOO_DISABLE_PLUGINS", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _distribution(ep: EntryPoint) -> str:
+    dist = getattr(ep, "dist", None)
+    return f"{dist.name} {dist.version}" if dist is not None else "unknown distribution"
+
+
+@dataclass
+class Registry(Generic[E]):
+    """Names to entries, for one kind of thing (``kind`` is used in messages: "model", "loss", …)."""
+
+    kind: str
+    group: str
+    builtin_modules: tuple[str, ...] = ()
+    _entries: dict[str, E] = field(default_factory=dict)
+    _pending: dict[str, EntryPoint] | None = None
+    _builtins_loaded: bool = False
+    _loading_source: str = BUILTIN
+    errors: list[PluginProblem] = field(default_factory=list)
+
+    # ---- registration -------------------------------------------------------------------------------------------
+
+    def add(self, entry: E) -> E:
+        """Register ``entry``; a second entry of the same name is refused."""
+        if entry.name in self._entries:
+            other = self._entries[entry.name]
+            raise ValueError(f"a {self.kind} named {entry.name!r} is already registered (by {other.source})")
+        self._entries[entry.name] = entry
+        return entry
+
+    @property
+    def current_source(self) -> str:
+        """``"built-in"``, or the plugin distribution being imported; register functions stamp it on entries."""
+        return self._loading_source
+
+    @contextmanager
+    def _source(self, source: str) -> Iterator[None]:
+        previous, self._loading_source = self._loading_source, source
+        try:
+            yield
+        finally:
+            self._loading_source = previous
+
+    # ---- discovery ------------------------------------------------------------------------------------------------
+
+    def _load_builtins(self) -> None:
+        if self._builtins_loaded:
+            return
+        self._builtins_loaded = True
+        for module in self.builtin_modules:
+            importlib.import_module(module)
+
+    def _plugins(self) -> dict[str, EntryPoint]:
+        if self._pending is None:
+            self._load_builtins()
+            self._pending = {}
+            if not plugins_disabled():
+                for ep in entry_points(group=self.group):
+                    if ep.name in self._entries or ep.name in self._pending:
+                        owner = self._entries[ep.name].source if ep.name in self._entries else "another plugin"
+                        self._problem(ep, f"name clashes with the {self.kind} registered by {owner}; skipped")
+                    else:
+                        self._pending[ep.name] = ep
+        return self._pending
+
+    def _problem(self, ep: EntryPoint, error: str) -> None:
+        self.errors.append(PluginProblem(self.group, ep.name, _distribution(ep), error))
+
+    def _load_plugin(self, name: str) -> E | None:
+        ep = self._plugins().pop(name)
+        source = _distribution(ep)
+        try:
+            with self._source(source):
+                ep.load()
+        except Exception as exc:  # a broken plugin must never break genzoo
+            self._problem(ep, f"import failed: {type(exc).__name__}: {exc}")
+            return None
+        if name not in self._entries:
+            self._problem(ep, f"entry point {ep.value!r} loaded but registered no {self.kind} named {name!r}")
+            return None
+        return self._entries[name]
+
+    # ---- queries --------------------------------------------------------------------------------------------------
+
+    def names(self, pattern: str | None = None) -> list[str]:
+        """Sorted names, built-in and plugin, optionally filtered by an fnmatch pattern; imports no plugin."""
+        pending = self._plugins()  # loads the built-ins first
+        names = set(self._entries) | set(pending)
+        return sorted(n for n in names if pattern is None or fnmatch.fnmatchcase(n, pattern))
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name in self.names()
+
+    def get(self, name: str) -> E:
+        """The entry called ``name``; an unknown name raises ``UnknownNameError`` suggesting the closest names."""
+        if name not in self._entries and name in self._plugins():
+            self._load_plugin(name)
+        if name in self._entries:
+            return self._entries[name]
+        raise UnknownNameError(self.unknown_message(name))
+
+    def unknown_message(self, name: str) -> str:
+        known = self.names()
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        hint = f"Did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+        failed = [p for p in self.errors if p.name == name]
+        if failed:
+            hint = f"A plugin provides it but could not be loaded ({failed[0].error}). " + hint
+        return (
+            f"Unknown {self.kind} {name!r}. {hint}Known {self.kind}s: {', '.join(known) or 'none'}. "
+            f"`genzoo list` shows what is installed."
+        )
+
+    def entries(self, pattern: str | None = None) -> list[E]:
+        """Full entries (importing the plugins whose names match), sorted by name."""
+        for name in [n for n in self._plugins() if pattern is None or fnmatch.fnmatchcase(n, pattern)]:
+            self._load_plugin(name)
+        return [self._entries[n] for n in sorted(self._entries) if pattern is None or fnmatch.fnmatchcase(n, pattern)]
+
+    def filter(self, predicate: Callable[[E], bool]) -> list[E]:
+        return [e for e in self.entries() if predicate(e)]
+
+    def reset(self) -> None:
+        """Forget plugins and errors so that discovery runs again (tests, after installing a plugin)."""
+        for name in [n for n, e in self._entries.items() if e.source != BUILTIN]:
+            del self._entries[name]
+        self._pending = None
+        self.errors.clear()
+
+
+# ---- the three registries ----------------------------------------------------------------------------------------
+
+Capability = str
+CAPABILITIES: tuple[Capability, ...] = ("sample", "reconstruct", "translate", "encode", "conditional")
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A registered model: how to build it and what it can do, known without importing torch."""
+
+    name: str
+    family: str
+    description: str
+    capabilities: frozenset[Capability]
+    config: type[ModelConfig]
+    builder: Callable[[ModelConfig], GenerativeModel]
+    train_defaults: dict[str, object]
+    source: str = BUILTIN
+
+    def build(self, config: ModelConfig | None = None) -> GenerativeModel:
+        """The model, from ``config`` (default: the config class's defaults)."""
+        return self.builder(config if config is not None else self.config())
+
+
+@dataclass(frozen=True)
+class LossEntry:
+    """A registered loss (or loss-weight schedule); ``kind`` says where it fits: reconstruction, gan, kl_schedule."""
+
+    name: str
+    kind: str
+    fn: Callable[..., object]
+    description: str
+    source: str = BUILTIN
+
+
+DatasetLoader = Callable[["DataConfig", int, "Progress | None"], "Split"]
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    """A registered data set; ``load(config, image_size, progress)`` returns its train and held-out images."""
+
+    name: str
+    description: str
+    load: DatasetLoader
+    has_attributes: bool
+    source: str = BUILTIN
+
+
+models: Registry[ModelEntry] = Registry("model", "genzoo.models", ("genzoo.models.vae",))
+losses: Registry[LossEntry] = Registry("loss", "genzoo.losses", ("genzoo.losses",))
+datasets: Registry[DatasetEntry] = Registry("data set", "genzoo.datasets", ("genzoo.data.builtin",))
+
+
+def register_model(
+    name: str,
+    *,
+    family: str,
+    description: str,
+    capabilities: set[Capability] | frozenset[Capability],
+    config: type[ModelConfig],
+    train_defaults: dict[str, object] | None = None,
+) -> Callable[[Callable[[ModelConfig], GenerativeModel]], Callable[[ModelConfig], GenerativeModel]]:
+    """Decorator registering a builder ``fn(config) -> model`` under ``name``.
+
+    Keep the module that holds this decorator free of torch imports (import the network module inside the builder),
+    so that ``genzoo list`` stays instant.
+    """
+    unknown = set(capabilities) - set(CAPABILITIES)
+    if unknown:
+        raise ValueError(f"unknown capabilities {sorted(unknown)}; choose from {CAPABILITIES}")
+
+    def decorate(builder: Callable[[ModelConfig], GenerativeModel]) -> Callable[[ModelConfig], GenerativeModel]:
+        entry = ModelEntry(
+            name,
+            family,
+            description,
+            frozenset(capabilities),
+            config,
+            builder,
+            dict(train_defaults or {}),
+            models.current_source,
+        )
+        models.add(entry)
+        return builder
+
+    return decorate
+
+
+def register_loss(
+    name: str, *, kind: str, description: str
+) -> Callable[[Callable[..., object]], Callable[..., object]]:
+    """Decorator registering a loss function (or schedule) of ``kind`` under ``name``."""
+
+    def decorate(fn: Callable[..., object]) -> Callable[..., object]:
+        losses.add(LossEntry(name, kind, fn, description, losses.current_source))
+        return fn
+
+    return decorate
+
+
+def register_dataset(
+    name: str, *, description: str, has_attributes: bool = False
+) -> Callable[[DatasetLoader], DatasetLoader]:
+    """Decorator registering a data-set loader ``fn(data_config, image_size, progress) -> Split`` under ``name``."""
+
+    def decorate(fn: DatasetLoader) -> DatasetLoader:
+        datasets.add(DatasetEntry(name, description, fn, has_attributes, datasets.current_source))
+        return fn
+
+    return decorate
+
+
+def loss_names(kind: str) -> list[str]:
+    """Names of the registered losses of one kind (imports plugins of the loss group)."""
+    return [e.name for e in losses.entries() if e.kind == kind]
+
+
+def get_loss(name: str, kind: str) -> Callable[..., object]:
+    entry = losses.get(name)
+    if entry.kind != kind:
+        raise UnknownNameError(
+            f"{name!r} is a {entry.kind} loss, not a {kind} loss. {kind} losses: {', '.join(loss_names(kind))}."
+        )
+    return entry.fn

@@ -1,0 +1,61 @@
+"""The rich progress display of a training run: data preparation, then steps with the latest losses and an ETA."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+
+class TrainProgress:
+    """Context manager around a rich ``Progress``; every method is a no-op when ``enabled`` is False."""
+
+    def __init__(self, enabled: bool = True, console: Console | None = None) -> None:
+        self.enabled = enabled
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[losses]}"),
+            console=console or Console(stderr=True),
+            transient=False,
+            disable=not enabled,
+        )
+        self._data: dict[str, TaskID] = {}
+        self._train: TaskID | None = None
+
+    def __enter__(self) -> TrainProgress:
+        self._progress.__enter__()
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self._progress.__exit__(et, e, tb)
+
+    def data_progress(self, description: str, done: int, total: int) -> None:
+        if description not in self._data:
+            self._data[description] = self._progress.add_task(description, total=total, losses="")
+        self._progress.update(self._data[description], completed=done, total=total)
+
+    def start(self, total: int, completed: int) -> None:
+        self._train = self._progress.add_task("training", total=total, completed=completed, losses="")
+
+    def advance(self, completed: int) -> None:
+        if self._train is not None:
+            self._progress.update(self._train, completed=completed)
+
+    def losses(self, values: dict[str, float]) -> None:
+        if self._train is not None:
+            text = "  ".join(f"{k} {v:.4g}" for k, v in values.items())
+            self._progress.update(self._train, losses=text)

@@ -1,0 +1,45 @@
+"""Shared fixtures: a private GENZOO_HOME, no plugins, the CLI runner, and one tiny trained run."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+TINY = [
+    "image_size=16",
+    "width=8",
+    "latent_dim=8",
+    "train_size=64",
+    "heldout_size=16",
+    "batch_size=16",
+    "log_every=2",
+    "preview_every=4",
+    "checkpoint_every=4",
+    "train.precision=fp32",
+]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def genzoo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("genzoo-home")
+    os.environ["GENZOO_HOME"] = str(home)
+    os.environ["GENZOO_DISABLE_PLUGINS"] = "1"
+    return home
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory, genzoo_home: Path) -> Path:
+    """A finished 8-step vae-conv run on 16-px cartoon faces."""
+    import genzoo
+
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    genzoo.train("vae-conv", data="cartoon", overrides=TINY, steps=8, out=out)
+    return out

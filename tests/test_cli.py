@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from genzoo.cli import app
+from tests.conftest import TINY
+
+
+def _ok(runner: CliRunner, *args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _fails(runner: CliRunner, *args: str, code: int = 2) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    return " ".join(result.output.split())
+
+
+def test_help_and_list_do_not_import_torch() -> None:
+    code = (
+        "import sys; from typer.testing import CliRunner; from genzoo.cli import app; r = CliRunner();"
+        "assert r.invoke(app, ['--help']).exit_code == 0; assert r.invoke(app, ['list']).exit_code == 0;"
+        "assert r.invoke(app, ['info', 'vae-conv']).exit_code == 0; print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_list(runner: CliRunner) -> None:
+    out = _ok(runner, "list")
+    assert "vae-conv" in out and "vae-mlp" in out and "built-in" in out
+    rows = json.loads(_ok(runner, "list", "*-mlp", "--json"))
+    assert [r["name"] for r in rows] == ["vae-mlp"]
+    assert rows[0]["capabilities"] == "encode, reconstruct, sample"
+    assert {r["name"] for r in json.loads(_ok(runner, "list", "--kind", "losses", "--json"))} >= {
+        "mse",
+        "bce",
+        "linear",
+    }
+    assert "--kind 'nope' is not one of" in _fails(runner, "list", "--kind", "nope")
+
+
+def test_info_file_run_and_name(runner: CliRunner, tiny_run: Path) -> None:
+    payload = json.loads(_ok(runner, "info", str(tiny_run / "model.safetensors"), "--json"))
+    assert {"model", "config", "version", "step"} <= set(payload)
+    assert payload["model"] == "vae-conv" and payload["step"] == 8 and payload["config"]["latent_dim"] == 8
+    assert "vae-conv" in _ok(runner, "info", str(tiny_run))
+    assert json.loads(_ok(runner, "info", "vae-conv", "--json"))["family"] == "vae"
+
+
+def test_train_sample_reconstruct_eval_plot(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_run: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    sets = [a for s in TINY for a in ("--set", s)]
+    out = _ok(runner, "train", "vae-conv", "--data", "cartoon", "--steps", "4", "--quiet", *sets)
+    assert "done 4 steps" in out
+    runs = list(Path("runs").iterdir())
+    assert len(runs) == 1 and runs[0].name.startswith("vae-conv-")
+    # a model name resolves to its newest finished run
+    _ok(runner, "sample", "vae-conv", "-n", "12", "--out", "s.png")
+    assert Image.open("s.png").size[0] > 8 * 16
+    _ok(runner, "reconstruct", str(runs[0]), "--out", "r.png", "-n", "8")
+    assert Image.open("r.png").size[1] > 2 * 16
+    Image.new("RGB", (40, 30), "red").save("mine.jpg")
+    _ok(runner, "reconstruct", str(runs[0] / "model.safetensors"), "mine.jpg", "--out", "r2.png")
+    result = json.loads(_ok(runner, "eval", str(runs[0]), "--json"))
+    assert 0 < result["heldout_mse"] < 1 and result["heldout_images"] == 16
+    assert "heldout_mse" in _ok(runner, "eval", str(runs[0]))
+    _ok(runner, "plot", str(tiny_run), "--out", "curves.png")
+    assert Image.open("curves.png").size[0] > 300
+    resumed = _ok(runner, "train", "--resume", str(runs[0]), "--steps", "6", "--quiet")
+    assert "done 6 steps" in resumed
+
+
+def test_user_mistakes_give_one_message(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert "Did you mean 'vae-conv'" in _fails(runner, "train", "vae-cnv")
+    assert "no field 'latnt'" in _fails(runner, "train", "vae-conv", "--set", "latnt=3")
+    assert "write key=value" in _fails(runner, "train", "vae-conv", "--set", "oops")
+    assert "No finished run of vae-conv" in _fails(runner, "sample", "vae-conv")
+    assert "does not exist" in _fails(runner, "sample", "nowhere/model.safetensors")
+    assert "does not exist" in _fails(runner, "train", "vae-conv", "--data", "./no-such-folder", "--quiet")
+    assert "not a genzoo run directory" in _fails(runner, "plot", str(tmp_path))
+    Path("fake.pth").write_bytes(b"\x80\x02not a checkpoint")
+    assert "never unpickles" in _fails(runner, "info", "fake.pth")
+
+
+def test_capability_refused(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model that only reconstructs: `sample` names what it can do instead. Also: a model is a registration."""
+    import torch
+
+    from genzoo import checkpoint
+    from genzoo.config import ModelConfig
+    from genzoo.models.base import GenerativeModel
+    from genzoo.registry import models, register_model
+
+    class Identity(GenerativeModel):
+        def __init__(self, config: ModelConfig) -> None:
+            super().__init__(config)
+            self.scale = torch.nn.Parameter(torch.ones(()))
+
+        def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+            return x * self.scale
+
+    register_model(
+        "test-identity", family="test", description="x ↦ x", capabilities={"reconstruct"}, config=ModelConfig
+    )(Identity)
+    try:
+        path = checkpoint.save(
+            tmp_path / "id.safetensors",
+            model_name="test-identity",
+            config=ModelConfig().model_dump(),
+            weights=Identity(ModelConfig()).state_dict(),
+        )
+        message = _fails(runner, "sample", str(path), "--out", str(tmp_path / "x.png"))
+        assert "test-identity cannot sample. It can: reconstruct." in message
+    finally:
+        del models._entries["test-identity"]
+
+
+def test_data_commands(runner: CliRunner, tmp_path: Path) -> None:
+    assert "cartoon" in _ok(runner, "data", "list")
+    _ok(runner, "data", "preview", "cartoon", "--out", str(tmp_path / "grid.png"), "-n", "16", "--size", "32")
+    assert Image.open(tmp_path / "grid.png").size[0] >= 8 * 32
+    _ok(runner, "data", "export", "cartoon", str(tmp_path / "faces"), "-n", "5", "--size", "32")
+    files = sorted(p.name for p in (tmp_path / "faces").iterdir())
+    assert files == ["00000.png", "00001.png", "00002.png", "00003.png", "00004.png", "attributes.csv"]
+    rows = list(csv.DictReader((tmp_path / "faces" / "attributes.csv").open()))
+    assert len(rows) == 5 and {"file", "hair_color", "glasses"} <= set(rows[0])
+    assert Image.open(tmp_path / "faces" / "00000.png").size == (32, 32)
+    # an exported folder trains like any image folder
+    _ok(
+        runner, "data", "preview", str(tmp_path / "faces"), "--out", str(tmp_path / "g2.png"), "-n", "4", "--size", "16"
+    )
+
+
+def test_python_m_genzoo(tmp_path: Path) -> None:
+    env = {**os.environ, "GENZOO_DISABLE_PLUGINS": "1"}
+    out = subprocess.run([sys.executable, "-m", "genzoo", "--version"], capture_output=True, text=True, env=env)
+    assert out.returncode == 0 and out.stdout.startswith("genzoo ")
+    if shutil.which("genzoo"):
+        out = subprocess.run(["genzoo", "train", "vae-cnv"], capture_output=True, text=True, env=env)
+        assert out.returncode == 2 and "Traceback" not in out.stderr and "Did you mean" in out.stderr

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+import genzoo
+from genzoo import checkpoint
+from genzoo.errors import GenzooError
+from genzoo.registry import models
+from genzoo.runs import RunDir
+from tests.conftest import TINY
+
+
+def _weights(path: Path) -> dict[str, torch.Tensor]:
+    return checkpoint.load_tensors(path)
+
+
+def test_run_directory_contents(tiny_run: Path) -> None:
+    run = RunDir(tiny_run)
+    for name in (
+        "config.json",
+        "metrics.jsonl",
+        "model.safetensors",
+        "summary.json",
+        "curves.png",
+        "samples.png",
+        "reconstructions.png",
+    ):
+        assert (tiny_run / name).is_file(), name
+    assert [p.name for p in run.checkpoint_files()] == ["step-0000004.safetensors", "step-0000008.safetensors"]
+    assert sorted(p.name for p in run.previews.iterdir()) == ["step-0000004.png", "step-0000008.png"]
+    metrics = run.read_metrics()
+    assert [m["step"] for m in metrics] == [2, 4, 6, 8]
+    for line in metrics:
+        assert {"loss", "recon", "kl", "beta", "lr"} <= set(line)
+        assert line["loss"] > 0 and line["kl"] >= 0
+    summary = run.read_summary()
+    assert 0 < summary["heldout"]["heldout_mse"] < 1
+    assert summary["steps"] == 8
+    info = checkpoint.read_header(run.weights)
+    assert info.model == "vae-conv" and info.step == 8
+    assert info.extra["domains"] == ["cartoon"]
+    assert info.run is not None and info.run["data"]["train_size"] == 64
+
+
+def test_training_changes_weights_and_same_seed_repeats(tmp_path: Path, tiny_run: Path) -> None:
+    again = genzoo.train("vae-conv", data="cartoon", overrides=TINY, steps=8, out=tmp_path / "again")
+    a, b = _weights(tiny_run / "model.safetensors"), _weights(again.run_dir / "model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    first = _weights(tiny_run / "checkpoints" / "step-0000004.safetensors")
+    assert not all(torch.equal(a[k], first[k]) for k in a)
+    other = genzoo.train("vae-conv", data="cartoon", overrides=TINY, steps=8, seed=1, out=tmp_path / "other")
+    c = _weights(other.run_dir / "model.safetensors")
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_resume_continues_exactly(tmp_path: Path, tiny_run: Path) -> None:
+    half = genzoo.train("vae-conv", data="cartoon", overrides=TINY, steps=4, out=tmp_path / "half")
+    resumed = genzoo.train(resume=half.run_dir, steps=8)
+    assert resumed.steps == 8
+    a, b = _weights(tiny_run / "model.safetensors"), _weights(resumed.run_dir / "model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+    def without_time(run: Path) -> list[dict[str, object]]:
+        return [{k: v for k, v in m.items() if k != "seconds"} for m in RunDir(run).read_metrics()]
+
+    assert without_time(resumed.run_dir) == without_time(tiny_run)
+
+
+def test_resume_skips_a_corrupt_newest_checkpoint(tmp_path: Path) -> None:
+    run = genzoo.train("vae-conv", data="cartoon", overrides=TINY, steps=8, out=tmp_path / "r")
+    newest = RunDir(run.run_dir).checkpoint_files()[-1]
+    newest.write_bytes(newest.read_bytes()[:1000])
+    resumed = genzoo.train(resume=run.run_dir, steps=10)
+    assert resumed.steps == 10
+    assert json.loads((run.run_dir / "summary.json").read_text())["steps_this_session"] == 6
+
+
+def test_new_run_refuses_a_used_folder(tmp_path: Path, tiny_run: Path) -> None:
+    with pytest.raises(GenzooError, match="already holds files"):
+        genzoo.train("vae-conv", data="cartoon", overrides=TINY, steps=2, out=tiny_run)
+
+
+def test_resume_of_a_non_run(tmp_path: Path) -> None:
+    with pytest.raises(GenzooError, match="not a genzoo run directory"):
+        genzoo.train(resume=tmp_path)
+
+
+def test_batch_larger_than_data(tmp_path: Path) -> None:
+    with pytest.raises(GenzooError, match="fewer than the batch size"):
+        genzoo.train("vae-conv", data="cartoon", overrides=[*TINY, "batch_size=128"], steps=2, out=tmp_path / "x")
+
+
+def test_vae_mlp_with_bce_and_annealing(tmp_path: Path) -> None:
+    overrides = [
+        "image_size=16",
+        "hidden=[32]",
+        "latent_dim=4",
+        "train_size=64",
+        "heldout_size=16",
+        "batch_size=16",
+        "recon_loss=bce",
+        "kl_schedule.kind=linear",
+        "kl_schedule.warmup_steps=4",
+        "log_every=1",
+    ]
+    result = genzoo.train("vae-mlp", data="cartoon", overrides=overrides, steps=6, out=tmp_path / "mlp")
+    betas = [m["beta"] for m in RunDir(result.run_dir).read_metrics()]
+    weight = models.get("vae-mlp").config().kl_weight
+    assert betas == pytest.approx([weight * min(1, s / 4) for s in range(6)])
