@@ -13,19 +13,11 @@ previews and checkpoints, and uses bf16 autocast where the CPU supports it (prec
 from __future__ import annotations
 
 import argparse
-import statistics
-import tempfile
-import time
-from pathlib import Path
 
-import numpy as np
 import torch
+from _common import Table, bare_rate, image_split, print_header, random_images, trainer_rate
 
 import genzoo
-from genzoo.config import build_run_config
-from genzoo.data.core import ImageSet, Split
-from genzoo.runs import RunDir
-from genzoo.trainer import Trainer, resolve_precision
 
 
 def bare_loop(batch_size: int, steps: int, images: torch.Tensor) -> float:
@@ -45,37 +37,7 @@ def bare_loop(batch_size: int, steps: int, images: torch.Tensor) -> float:
         loss.backward()
         opt.step()
 
-    for _ in range(3):
-        step()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return steps * batch_size / (time.perf_counter() - start)
-
-
-def genzoo_trainer(batch_size: int, steps: int, uint8: np.ndarray, precision: str) -> float:
-    """img/s of genzoo's Trainer loop (uint8 batches, step, logging, NaN guard), after 3 warm-up steps.
-
-    Measured from the ``seconds`` of the metrics lines at step 3 and at the end; the final preview, checkpoint and
-    run artefacts, written once per run, are not part of the steady-state rate.
-    """
-    split = Split(ImageSet(uint8, "bench"), ImageSet(uint8[:64], "bench"))
-    run = build_run_config(
-        "vae-conv",
-        overrides=[
-            f"batch_size={batch_size}",
-            f"steps={steps + 3}",
-            f"precision={precision}",
-            "log_every=3",
-            "preview_every=100000",
-            "checkpoint_every=100000",
-        ],
-    )
-    with tempfile.TemporaryDirectory() as tmp:
-        result = Trainer(run, Path(tmp) / "run", progress=False, data={"x": split}).fit()
-        lines = RunDir(result.run_dir).read_metrics()
-    first, last = lines[0], lines[-1]
-    return (last["step"] - first["step"]) * batch_size / (last["seconds"] - first["seconds"])
+    return bare_rate(step, batch_size, steps)
 
 
 def main() -> None:
@@ -85,20 +47,17 @@ def main() -> None:
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256])
     args = parser.parse_args()
 
-    rng = np.random.default_rng(0)
-    uint8 = rng.integers(0, 256, size=(2048, 64, 64, 3), dtype=np.uint8)
-    floats = torch.from_numpy(uint8).permute(0, 3, 1, 2).float().div(255).contiguous()
-    dtype = resolve_precision("auto", torch.device("cpu"))
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, precision auto -> {dtype or 'fp32'}")
-    print(f"{'batch':>5}  {'bare fp32 img/s':>15}  {'genzoo fp32':>11}  {'genzoo auto':>11}  {'auto/bare':>9}")
+    uint8, floats = random_images(2048, 64)
+    split = image_split(uint8)
+    print_header()
+    table = Table("batch")
     for bs in args.batch_sizes:
         bare, plain, auto = [], [], []
         for _ in range(args.repeats):
             bare.append(bare_loop(bs, args.steps, floats))
-            plain.append(genzoo_trainer(bs, args.steps, uint8, "fp32"))
-            auto.append(genzoo_trainer(bs, args.steps, uint8, "auto"))
-        b, p, a = (statistics.median(v) for v in (bare, plain, auto))
-        print(f"{bs:>5}  {b:>15.0f}  {p:>11.0f}  {a:>11.0f}  {a / b:>8.2f}x")
+            plain.append(trainer_rate("vae-conv", split, bs, args.steps, "fp32"))
+            auto.append(trainer_rate("vae-conv", split, bs, args.steps, "auto"))
+        table.row(bs, bare, plain, auto)
 
 
 if __name__ == "__main__":

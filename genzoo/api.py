@@ -30,20 +30,16 @@ def list_models(pattern: str | None = None) -> list[ModelEntry]:
 
 def create(name: str, config: ModelConfig | None = None, **overrides: Any) -> GenerativeModel:
     """A new, untrained model: ``create("vae-conv", latent_dim=64)``."""
+    from pydantic import ValidationError
+
+    from genzoo.config import describe_validation_error
+
     entry = models.get(name)
-    if config is None:
-        try:
-            config = entry.config(**overrides)
-        except Exception as exc:  # pydantic's ValidationError, reported the CLI's way
-            from pydantic import ValidationError
-
-            if not isinstance(exc, ValidationError):
-                raise
-            from genzoo.config import describe_validation_error
-
-            raise ConfigError(f"Invalid configuration for {name}: {describe_validation_error(exc, 'model')}.") from None
-    elif overrides:
-        config = config.model_copy(update=overrides)
+    fields = {**(config.model_dump() if config is not None else {}), **overrides}
+    try:
+        config = entry.config.model_validate(fields) if overrides or config is None else config
+    except ValidationError as exc:
+        raise ConfigError(f"Invalid configuration for {name}: {describe_validation_error(exc, 'model')}.") from None
     model = entry.build(config)
     model.model_name = name
     return model
@@ -104,7 +100,8 @@ def run_config(
 ) -> RunConfig:
     """The validated run config of a new run (see ``genzoo.config.build_run_config``)."""
     options = {"train": train, "data": {"name": data, "to": to}}
-    return build_run_config(name, config_file=config_file, options=options, overrides=overrides)
+    config = build_run_config(name, config_file=config_file, options=options, overrides=overrides)
+    return config.model_copy(update={"data": config.data.with_absolute_paths()})
 
 
 def train(
@@ -133,10 +130,22 @@ def train(
         saved = run.read_config()
         if name is not None and name != saved.get("name"):
             raise GenzooError(f"{resume} is a run of {saved.get('name')}, not of {name}.")
-        extend = {k: v for k, v in train_options.items() if v is not None and k in {"steps", "epochs", "device"}}
+        given = {k for k, v in train_options.items() if v is not None} | {
+            k
+            for k, v in {"data": data, "to": to, "config": config_file, "set": list(overrides), "out": out}.items()
+            if v
+        }
+        refused = sorted(given - RESUMABLE_OPTIONS)
+        if refused:
+            raise GenzooError(
+                f"--resume continues {resume} with its saved configuration, so {', '.join(refused)} cannot change; "
+                f"only {', '.join(sorted(RESUMABLE_OPTIONS))} can. Start a new run to train differently."
+            )
+        extend = {k: v for k, v in train_options.items() if v is not None}
         config = RunConfig.from_json(saved)
         if extend:
-            config = config.model_copy(update={"train": config.train.model_copy(update=extend)})
+            train = config.train.model_copy(update={"steps": None, **extend} if "epochs" in extend else extend)
+            config = config.model_copy(update={"train": train})
         return Trainer(config, run.path, resume=True, progress=progress).fit()
     if name is None:
         raise GenzooError("Name the model to train, e.g. `genzoo train vae-conv --data cartoon`.")
@@ -145,14 +154,21 @@ def train(
     return Trainer(config, run_dir, progress=progress).fit()
 
 
-def sample(
-    model: GenerativeModel, n: int = 64, seed: int = 0, conditions: dict[str, Sequence[int]] | None = None
-) -> torch.Tensor:
-    """``n`` images in ``[0, 1]`` drawn from a model that samples."""
+RESUMABLE_OPTIONS = frozenset({"steps", "epochs", "device"})
+"""What ``--resume`` may change: how long to train and where; everything else is the saved run's."""
+
+
+def sample(model: GenerativeModel, n: int = 64, seed: int = 0, conditions: Conditions | None = None) -> torch.Tensor:
+    """``n`` images in ``[0, 1]`` drawn from a model that samples.
+
+    A conditional model takes ``conditions``: attribute → a value (its name or index) for every image, or one value
+    per image (``{"hair_color": "blue"}``); attributes not given are drawn at random from ``seed``.
+    """
     import torch
 
+    indices = condition_indices(model, conditions)
     with torch.no_grad():
-        return model.sample(n, torch.Generator().manual_seed(seed), conditions)
+        return model.sample(n, torch.Generator().manual_seed(seed), _broadcast(indices, n))
 
 
 def evaluate(source: str | Path, root: Path = DEFAULT_ROOT, progress: bool = False) -> dict[str, Any]:
@@ -187,3 +203,146 @@ def load_inputs(model: GenerativeModel, paths: Sequence[Path], n: int = 16) -> t
     from genzoo.models.base import image_tensor
 
     return image_tensor(array)
+
+
+# ---- conditional sampling and latent walks ---------------------------------------------------------------------------
+
+Conditions = dict[str, "int | str | Sequence[int | str]"]
+"""Attribute → one value for every image, or one value per image; a value is its name or its index."""
+
+
+def _conditional_models() -> str:
+    return ", ".join(e.name for e in models.entries() if "conditional" in e.capabilities) or "none installed"
+
+
+def _value_index(attribute: str, names: Sequence[str], value: int | str) -> int:
+    if isinstance(value, str) and value in names:
+        return list(names).index(value)
+    is_index = isinstance(value, int) or (isinstance(value, str) and value.isdigit())
+    if is_index and 0 <= int(value) < len(names):
+        return int(value)
+    raise GenzooError(f"{attribute} has no value {value!r}. Valid values: {', '.join(names)}.")
+
+
+def attribute_values(model: GenerativeModel, attribute: str) -> list[str]:
+    """The value names of one of a conditional model's attributes; a wrong model or name says what is valid."""
+    known = model.condition_values
+    name = model.model_name or type(model).__name__
+    if not known:
+        raise GenzooError(
+            f"{name} is not conditional, so it takes no attribute values (--attr, --pairs). "
+            f"Conditional models: {_conditional_models()}."
+        )
+    if attribute not in known:
+        valid = "; ".join(f"{a} ({', '.join(v)})" for a, v in known.items())
+        raise GenzooError(f"{name} has no attribute {attribute!r}. Its attributes: {valid}.")
+    return known[attribute]
+
+
+def condition_indices(model: GenerativeModel, conditions: Conditions | None) -> dict[str, list[int]]:
+    """``conditions`` as value indices, checked against the model's attributes; unknown names list the valid ones."""
+    out: dict[str, list[int]] = {}
+    for attribute, value in (conditions or {}).items():
+        names = attribute_values(model, attribute)
+        values = [value] if isinstance(value, int | str) else list(value)
+        out[attribute] = [_value_index(attribute, names, v) for v in values]
+    return out
+
+
+def _broadcast(indices: dict[str, list[int]], n: int) -> dict[str, Sequence[int]]:
+    return {a: v * n if len(v) == 1 else v for a, v in indices.items()}
+
+
+def _full_conditions(
+    model: GenerativeModel, given: dict[str, list[int]], n: int, generator: torch.Generator
+) -> dict[str, Sequence[int]]:
+    """One value index per image for every attribute: ``given`` ones broadcast, the others uniform at random."""
+    import torch
+
+    out = _broadcast(given, n)
+    for attribute, names in model.condition_values.items():
+        if attribute not in out:
+            out[attribute] = torch.randint(len(names), (n,), generator=generator).tolist()
+    return out
+
+
+def _decode_rows(model: GenerativeModel, z: torch.Tensor, conditions: dict[str, Sequence[int]]) -> torch.Tensor:
+    """``z`` ``(rows, columns, latent_dim)`` and per-image conditions (row-major) → ``(rows, columns, 3, H, W)``."""
+    import torch
+
+    rows, columns = z.shape[:2]
+    flat = z.reshape(rows * columns, -1)
+    chunk = 256
+    with torch.no_grad():
+        parts = [
+            model.decode(flat[i : i + chunk], {a: list(v[i : i + chunk]) for a, v in conditions.items()} or None)
+            for i in range(0, len(flat), chunk)
+        ]
+    images = torch.cat(parts)
+    return images.reshape(rows, columns, *images.shape[1:])
+
+
+def _latent_dim(model: GenerativeModel, what: str) -> int:
+    if model.latent_dim is None:
+        raise model.cannot(what)
+    return model.latent_dim
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Spherical interpolation from rows of ``a`` to rows of ``b`` ``(N, D)`` at ``t`` ``(K,)`` → ``(N, K, D)``;
+    linear where the two vectors are (nearly) parallel."""
+    import torch
+
+    cos = torch.nn.functional.cosine_similarity(a, b, dim=1).clamp(-1, 1)[:, None, None]
+    omega = torch.acos(cos)
+    sin = torch.sin(omega)
+    t = t[None, :, None]
+    linear = (1 - t) * a[:, None] + t * b[:, None]
+    spherical = (torch.sin((1 - t) * omega) * a[:, None] + torch.sin(t * omega) * b[:, None]) / sin.clamp_min(1e-6)
+    return torch.where(sin > 1e-4, spherical, linear)
+
+
+def interpolate(
+    model: GenerativeModel,
+    n: int = 8,
+    steps: int = 8,
+    seed: int = 0,
+    conditions: Conditions | None = None,
+    spherical: bool = True,
+) -> torch.Tensor:
+    """``(n, steps, 3, H, W)`` images in ``[0, 1]``: row *i* walks in ``steps`` steps from one random latent vector to
+    another (along the great circle with ``spherical``, else a straight line), at fixed attribute values (given in
+    ``conditions`` or drawn at random) for a conditional model. Any model with ``latent_dim`` and ``decode`` works."""
+    import torch
+
+    if steps < 2:
+        raise GenzooError(f"Interpolation needs at least 2 steps (both ends); got {steps}.")
+    dim = _latent_dim(model, "interpolate between latent vectors")
+    given = condition_indices(model, conditions)
+    g = torch.Generator().manual_seed(seed)
+    a, b = torch.randn(n, dim, generator=g), torch.randn(n, dim, generator=g)
+    t = torch.linspace(0, 1, steps)
+    z = slerp(a, b, t) if spherical else (1 - t[None, :, None]) * a[:, None] + t[None, :, None] * b[:, None]
+    per_row = _full_conditions(model, given, n, g)
+    per_image = {k: [c for c in v for _ in range(steps)] for k, v in per_row.items()}
+    return _decode_rows(model, z, per_image)
+
+
+def attribute_pairs(
+    model: GenerativeModel, attribute: str, n: int = 8, seed: int = 0, conditions: Conditions | None = None
+) -> tuple[torch.Tensor, list[str]]:
+    """``(n, V, 3, H, W)`` images and the ``V`` value names of ``attribute``: row *i* renders one random latent
+    vector with every value of ``attribute`` in turn, the other attributes fixed (given or drawn at random)."""
+    import torch
+
+    dim = _latent_dim(model, "render attribute pairs")
+    names = attribute_values(model, attribute)
+    given = condition_indices(model, conditions)
+    if attribute in given:
+        raise GenzooError(f"{attribute} is the attribute being varied (--pairs); do not also fix it with --attr.")
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, dim, generator=g)[:, None].expand(n, len(names), dim)
+    per_row = _full_conditions(model, given, n, g)
+    per_image = {k: [c for c in v for _ in names] for k, v in per_row.items()}
+    per_image[attribute] = list(range(len(names))) * n
+    return _decode_rows(model, z, per_image), list(names)

@@ -13,11 +13,11 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-import tomllib
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -55,6 +55,20 @@ class ModelConfig(Config):
     min_image_size: ClassVar[int] = 16
     image_size: int = Field(64, description="Side of the square images in pixels: a power of two.")
 
+    def adapt_to_data(self, info: Mapping[str, Any]) -> ModelConfig:
+        """This config completed from what the training data is, before the model is built.
+
+        ``info`` has ``domains`` (the data set's name, and the target's for a translator) and, when the data has
+        attributes, ``attributes`` (name → value names). A family whose networks depend on the data (e.g. a
+        conditional GAN's number of classes) fills the fields it needs here, so that the saved config alone
+        rebuilds the model. Must be idempotent: a resumed run adapts its saved config again.
+        """
+        return self
+
+    def check_data(self, data: DataConfig) -> None:
+        """Refuse data settings this family cannot train on, before any image is loaded (e.g. a translator
+        without ``data.to``): raise a ``ConfigError`` that says what to pass. Default: accept everything."""
+
     @field_validator("image_size")
     @classmethod
     def _power_of_two(cls, v: int) -> int:
@@ -70,9 +84,9 @@ class TrainConfig(Config):
 
     steps: int | None = Field(None, gt=0, description="Optimisation steps; overrides epochs.")
     epochs: float | None = Field(None, gt=0, description="Passes over the training images, when steps is not set.")
-    batch_size: int = Field(64, gt=0)
-    seed: int = Field(0, ge=0)
-    device: str = Field("auto", description="auto, cpu, cuda or cuda:N.")
+    batch_size: int = Field(64, gt=0, description="Images per step (per process under torchrun).")
+    seed: int = Field(0, ge=0, description="Seed of initialisation, data order and sampling: same seed, same run.")
+    device: str = Field("auto", description="auto, cpu, cuda, cuda:N or mps.")
     precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
         "auto", description="auto: bf16 autocast where the CPU or GPU supports it, else fp16 on CUDA, else fp32."
     )
@@ -99,6 +113,17 @@ class DataConfig(Config):
     heldout_fraction: float = Field(0.1, ge=0, le=0.9, description="Share of a folder's images held out.")
     seed: int = Field(0, ge=0, description="Seed of the renderer and of the held-out split.")
     strict: bool = Field(False, description="Fail on the first unreadable image instead of skipping it.")
+
+    def with_absolute_paths(self) -> DataConfig:
+        """This config with image-folder paths made absolute, so a saved run finds its data from anywhere."""
+        from genzoo.registry import datasets
+
+        def absolute(name: str | None) -> str | None:
+            if name is None or name in datasets or not Path(name).expanduser().exists():
+                return name
+            return str(Path(name).expanduser().resolve())
+
+        return self.model_copy(update={"name": absolute(self.name), "to": absolute(self.to)})
 
 
 class RunConfig(Config):
@@ -181,6 +206,16 @@ def merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def layer(raw: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """``update`` merged over ``raw``; a layer that sets ``train.epochs`` but not ``train.steps`` means epochs, so
+    it clears the steps a lower layer (e.g. the model's training defaults) set."""
+    out = merge(raw, update)
+    train = update.get("train") or {}
+    if train.get("epochs") is not None and "steps" not in train:
+        out["train"] = {**out.get("train", {}), "steps": None}
+    return out
+
+
 def _section_of(key: str, classes: Mapping[str, type[Config]]) -> str:
     head = key.split(".", 1)[0]
     owners = [s for s, cls in classes.items() if head in cls.model_fields]
@@ -211,7 +246,7 @@ def apply_overrides(
         nested: Any = value
         for part in reversed(rest.split(".")):
             nested = {part: nested}
-        raw = merge(raw, {section: nested})
+        raw = layer(raw, {section: nested})
     return raw
 
 
@@ -242,7 +277,9 @@ def validate_run(name: str, model_cls: type[ModelConfig], raw: Mapping[str, Any]
         fields = {s: ", ".join(c.model_fields) for s, c in classes.items()}
         where = " ".join(f"{s} fields: {fields[s]}." for s in classes if any(p.startswith(s) for p in problems))
         raise ConfigError(f"Invalid configuration for {name}: {'; '.join(problems)}. {where}")
-    return RunConfig.model_construct(name=name, **values)
+    run = RunConfig.model_construct(name=name, **values)
+    run.model.check_data(run.data)
+    return run
 
 
 def build_run_config(
@@ -259,10 +296,11 @@ def build_run_config(
     raw: dict[str, Any] = {"model": {}, "train": dict(entry.train_defaults), "data": {}}
     if config_file is not None:
         from_file = read_config_file(config_file)
-        if from_file.pop("name", name) != name:
-            raise ConfigError(f"Config file {config_file} is for another model; it names {from_file!r}, not {name!r}.")
-        raw = merge(raw, from_file)
-    raw = merge(raw, {s: {k: v for k, v in (options or {}).get(s, {}).items() if v is not None} for s in SECTIONS})
+        named = from_file.pop("name", name)
+        if named != name:
+            raise ConfigError(f"Config file {config_file} is for another model: it names {named!r}, not {name!r}.")
+        raw = layer(raw, from_file)
+    raw = layer(raw, {s: {k: v for k, v in (options or {}).get(s, {}).items() if v is not None} for s in SECTIONS})
     classes = {"model": entry.config, "train": TrainConfig, "data": DataConfig}
     raw = apply_overrides(raw, overrides, classes)
     return validate_run(name, entry.config, raw)

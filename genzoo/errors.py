@@ -10,6 +10,7 @@ class GenzooError(Exception):
     """
 
     exit_code: int = 2
+    label: str = "error"  # how the CLI introduces the message
 
 
 class UnknownNameError(GenzooError, KeyError):

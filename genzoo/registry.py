@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import functools
 import importlib
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint, PackageNotFoundError, entry_points, packages_distributions, version
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from genzoo.errors import UnknownNameError
@@ -69,6 +69,26 @@ def plugins_disabled() -> bool:
     return os.environ.get("GENZOO_DISABLE_PLUGINS", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+@functools.cache
+def _owners() -> Mapping[str, list[str]]:
+    return packages_distributions()
+
+
+def source_of(obj: object) -> str:
+    """Where a registered object comes from: ``built-in``, or the installed distribution that owns its module."""
+    module = getattr(obj, "__module__", None) or ""
+    top = module.split(".")[0]
+    if top == "genzoo":
+        return BUILTIN
+    owners = _owners().get(top)
+    if not owners:
+        return f"{module or 'unknown module'} (not an installed distribution)"
+    try:
+        return f"{owners[0]} {version(owners[0])}"
+    except PackageNotFoundError:
+        return owners[0]
+
+
 def _distribution(ep: EntryPoint) -> str:
     dist = getattr(ep, "dist", None)
     return f"{dist.name} {dist.version}" if dist is not None else "unknown distribution"
@@ -84,7 +104,6 @@ class Registry(Generic[E]):
     _entries: dict[str, E] = field(default_factory=dict)
     _pending: dict[str, EntryPoint] | None = None
     _builtins_loaded: bool = False
-    _loading_source: str = BUILTIN
     errors: list[PluginProblem] = field(default_factory=list)
 
     # ---- registration -------------------------------------------------------------------------------------------
@@ -96,19 +115,6 @@ class Registry(Generic[E]):
             raise ValueError(f"a {self.kind} named {entry.name!r} is already registered (by {other.source})")
         self._entries[entry.name] = entry
         return entry
-
-    @property
-    def current_source(self) -> str:
-        """``"built-in"``, or the plugin distribution being imported; register functions stamp it on entries."""
-        return self._loading_source
-
-    @contextmanager
-    def _source(self, source: str) -> Iterator[None]:
-        previous, self._loading_source = self._loading_source, source
-        try:
-            yield
-        finally:
-            self._loading_source = previous
 
     # ---- discovery ------------------------------------------------------------------------------------------------
 
@@ -125,6 +131,8 @@ class Registry(Generic[E]):
             self._pending = {}
             if not plugins_disabled():
                 for ep in entry_points(group=self.group):
+                    if ep.name in self._entries and self._entries[ep.name].source == _distribution(ep):
+                        continue  # the plugin's code was imported already (by another of its entry points)
                     if ep.name in self._entries or ep.name in self._pending:
                         owner = self._entries[ep.name].source if ep.name in self._entries else "another plugin"
                         self._problem(ep, f"name clashes with the {self.kind} registered by {owner}; skipped")
@@ -137,10 +145,8 @@ class Registry(Generic[E]):
 
     def _load_plugin(self, name: str) -> E | None:
         ep = self._plugins().pop(name)
-        source = _distribution(ep)
         try:
-            with self._source(source):
-                ep.load()
+            ep.load()
         except Exception as exc:  # a broken plugin must never break genzoo
             self._problem(ep, f"import failed: {type(exc).__name__}: {exc}")
             return None
@@ -246,7 +252,9 @@ class DatasetEntry:
     source: str = BUILTIN
 
 
-models: Registry[ModelEntry] = Registry("model", "genzoo.models", ("genzoo.models.vae",))
+models: Registry[ModelEntry] = Registry(
+    "model", "genzoo.models", ("genzoo.models.vae", "genzoo.models.cyclegan", "genzoo.models.gan")
+)
 losses: Registry[LossEntry] = Registry("loss", "genzoo.losses", ("genzoo.losses",))
 datasets: Registry[DatasetEntry] = Registry("data set", "genzoo.datasets", ("genzoo.data.builtin",))
 
@@ -278,7 +286,7 @@ def register_model(
             config,
             builder,
             dict(train_defaults or {}),
-            models.current_source,
+            source_of(builder),
         )
         models.add(entry)
         return builder
@@ -292,7 +300,7 @@ def register_loss(
     """Decorator registering a loss function (or schedule) of ``kind`` under ``name``."""
 
     def decorate(fn: Callable[..., object]) -> Callable[..., object]:
-        losses.add(LossEntry(name, kind, fn, description, losses.current_source))
+        losses.add(LossEntry(name, kind, fn, description, source_of(fn)))
         return fn
 
     return decorate
@@ -304,7 +312,7 @@ def register_dataset(
     """Decorator registering a data-set loader ``fn(data_config, image_size, progress) -> Split`` under ``name``."""
 
     def decorate(fn: DatasetLoader) -> DatasetLoader:
-        datasets.add(DatasetEntry(name, description, fn, has_attributes, datasets.current_source))
+        datasets.add(DatasetEntry(name, description, fn, has_attributes, source_of(fn)))
         return fn
 
     return decorate

@@ -30,6 +30,9 @@ DEFAULT_ROOT = Path("runs")
 class RunDir:
     path: Path
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(self.path))  # accept str too
+
     @property
     def config_file(self) -> Path:
         return self.path / "config.json"

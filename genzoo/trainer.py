@@ -45,6 +45,7 @@ class Interrupted(GenzooError):
     """SIGINT/SIGTERM: the current step finished, a checkpoint was saved."""
 
     exit_code = 130
+    label = "stopped"
 
 
 # ---- devices and precision ------------------------------------------------------------------------------------------
@@ -81,6 +82,11 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype | Non
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.bfloat16 if device.type == "cpu" and cpu_supports_bf16() else None
+
+
+def precision_name(dtype: torch.dtype | None) -> str:
+    """The config spelling of an autocast dtype: bf16, fp16, or fp32 for none."""
+    return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(dtype, "fp32") if dtype is not None else "fp32"
 
 
 def seed_everything(seed: int) -> None:
@@ -247,8 +253,13 @@ class Trainer:
         seed_everything(t.seed)
         with TrainProgress(enabled=self.show_progress) as ui:
             data = self._data or self.load_data(ui.data_progress)
+            info = self._data_info(data)
+            for split in data.values():
+                for note in split.train.skipped:
+                    ui.note(f"{split.train.domain}: {note} (use --strict to stop at the first one)")
+            self.run = self.run.model_copy(update={"model": self.run.model.adapt_to_data(info)})
             model = self._model or create(self.run.name, self.run.model)
-            model.data_info = self._data_info(data)
+            model.data_info = info
             model.to(self.device).train()
             streams = {
                 k: BatchStream(split.train, t.batch_size, t.seed + i, self.device)
@@ -259,11 +270,17 @@ class Trainer:
             schedulers = model.configure_schedulers(optimizers, total)
             ctx = StepContext(optimizers, self.device, self.dtype, total)
             start = self._start(model, ctx, schedulers, streams)
+            if start >= total:
+                raise GenzooError(
+                    f"{self.dir.path} is already at step {start}; to train on, resume with more steps "
+                    f"(e.g. `genzoo train --resume {self.dir.path} --steps {start + total}`)."
+                )
             fixed = self._preview_batch(model, data)
             self._write_config()
             metrics = self.dir.metrics_file.open("a")
             sums: dict[str, Tensor] = {}
-            window, began, last = 0, time.perf_counter(), {}
+            window, last = 0, {}
+            began = time.perf_counter() - self._seconds_before(start)  # "seconds" in metrics counts the whole run
             ui.start(total, start)
             with metrics, self._signals():
                 for step in range(start, total):
@@ -431,6 +448,11 @@ class Trainer:
             f"Cannot resume {self.dir.path}: it has no readable checkpoint{why}. Start a new run instead."
         )
 
+    def _seconds_before(self, step: int) -> float:
+        """Training time already spent before ``step`` (0 for a new run), from the metrics of a resumed run."""
+        lines = [m for m in self.dir.read_metrics() if m["step"] <= step] if step else []
+        return float(lines[-1].get("seconds", 0.0)) if lines else 0.0
+
     def _truncate_metrics(self, step: int) -> None:
         """Drop metric lines written after the checkpoint being resumed, so that the log has no duplicates."""
         lines = [m for m in self.dir.read_metrics() if m["step"] <= step]
@@ -444,7 +466,7 @@ class Trainer:
             "genzoo_version": __version__,
             "torch_version": torch.__version__,
             "device": str(self.device),
-            "precision": str(self.dtype or torch.float32).removeprefix("torch."),
+            "precision": precision_name(self.dtype),
         }
         checkpoint.atomic_write(self.dir.config_file, json.dumps(payload, indent=2).encode())
 
@@ -492,7 +514,7 @@ class Trainer:
             "steps_this_session": steps_run,
             "images_per_second": round(steps_run * self.run.train.batch_size / max(seconds, 1e-9), 1),
             "device": str(self.device),
-            "precision": str(self.dtype or torch.float32).removeprefix("torch."),
+            "precision": precision_name(self.dtype),
             "final_losses": last,
         }
         summary.update(write_run_artefacts(model, data, self.dir, seed=self.run.train.seed))

@@ -156,3 +156,27 @@ def test_python_m_genzoo(tmp_path: Path) -> None:
     if shutil.which("genzoo"):
         out = subprocess.run(["genzoo", "train", "vae-cnv"], capture_output=True, text=True, env=env)
         assert out.returncode == 2 and "Traceback" not in out.stderr and "Did you mean" in out.stderr
+
+
+def test_train_on_a_folder_with_a_corrupt_image(runner: CliRunner, tmp_path: Path) -> None:
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    for i in range(40):
+        Image.new("RGB", (24, 20), (i * 6, 100, 200 - i * 4)).save(folder / f"{i:02d}.png")
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 20)
+    sets = [a for s in [*TINY, "train_size=1", "batch_size=8"] for a in ("--set", s)]
+    out = _ok(runner, "train", "vae-conv", "--data", str(folder), "--steps", "2", "--quiet", "--out",
+              str(tmp_path / "run"), *sets)
+    assert "skipped 1 unreadable file: broken.png" in " ".join(out.split())
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["heldout"]["heldout_images"] == 4  # 10 % of the 40 readable images
+    message = _fails(runner, "train", "vae-conv", "--data", str(folder), "--steps", "2", "--quiet", "--strict",
+                     "--out", str(tmp_path / "run2"), *sets)
+    assert "broken.png" in message
+
+
+def test_unwritable_output_is_one_message(runner: CliRunner, tmp_path: Path, tiny_run: Path) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where a folder is expected")
+    message = _fails(runner, "sample", str(tiny_run), "--out", str(blocker / "s.png"), code=1)
+    assert str(blocker) in message and "writable" in message

@@ -111,3 +111,14 @@ def test_run_config_json_round_trip() -> None:
 
 def test_config_diff() -> None:
     assert config_diff({"a": 1, "b": {"c": 2}}, {"a": 1, "b": {"c": 3}}) == [("b.c", 2, 3)]
+
+
+def test_epochs_replace_the_default_steps(tmp_path: Path) -> None:
+    assert build_run_config("vae-conv", options={"train": {"epochs": 2}}).train.steps is None
+    assert build_run_config("vae-conv", overrides=["epochs=2"]).train.steps is None
+    both = build_run_config("vae-conv", options={"train": {"epochs": 2, "steps": 5}})
+    assert (both.train.steps, both.train.epochs) == (5, 2)
+    path = tmp_path / "run.yaml"
+    path.write_text("name: vae-mlp\n")
+    with pytest.raises(ConfigError, match="it names 'vae-mlp', not 'vae-conv'"):
+        build_run_config("vae-conv", config_file=path)

@@ -74,7 +74,7 @@ def test_plugin_loaded_on_use_with_its_source(
 ) -> None:
     module = tmp_path / "genzoo_fake_plugin.py"
     module.write_text(
-        "from tests.test_registry import Thing, REG\nREG.add(Thing('fancy', source=REG.current_source))\n"
+        "from tests.test_registry import Thing, REG\nREG.add(Thing('fancy', source='genzoo-fancy 1.0'))\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     reg: Registry[Thing] = Registry("thing", "genzoo.test-things")
@@ -99,3 +99,12 @@ def test_disable_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_entry_points(monkeypatch, [EntryPoint("p", "whatever:x", "genzoo.test-things")])
     monkeypatch.setenv("GENZOO_DISABLE_PLUGINS", "1")
     assert reg.names() == []
+
+
+def test_source_of_names_the_owner() -> None:
+    from genzoo.registry import source_of
+    from genzoo.trainer import Trainer
+
+    assert source_of(Trainer) == BUILTIN
+    assert source_of(pytest.raises).startswith("pytest ")  # an installed distribution, with its version
+    assert "not an installed distribution" in source_of(type("Local", (), {"__module__": "my_script"}))

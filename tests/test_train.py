@@ -111,3 +111,25 @@ def test_vae_mlp_with_bce_and_annealing(tmp_path: Path) -> None:
     betas = [m["beta"] for m in RunDir(result.run_dir).read_metrics()]
     weight = models.get("vae-mlp").config().kl_weight
     assert betas == pytest.approx([weight * min(1, s / 4) for s in range(6)])
+
+
+def test_resume_refuses_changed_options_and_no_new_steps(tiny_run: Path) -> None:
+    before = (tiny_run / "model.safetensors").read_bytes()
+    with pytest.raises(GenzooError, match="set cannot change"):
+        genzoo.train(resume=tiny_run, overrides=["lr=1"], steps=12)
+    with pytest.raises(GenzooError, match="seed cannot change"):
+        genzoo.train(resume=tiny_run, seed=3, steps=12)
+    with pytest.raises(GenzooError, match="already at step 8"):
+        genzoo.train(resume=tiny_run, steps=8)
+    assert (tiny_run / "model.safetensors").read_bytes() == before
+
+
+def test_folder_paths_are_stored_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import Image
+
+    (tmp_path / "imgs").mkdir()
+    for i in range(20):
+        Image.new("RGB", (16, 16), (i * 10, 0, 0)).save(tmp_path / "imgs" / f"{i}.png")
+    monkeypatch.chdir(tmp_path)
+    config = genzoo.run_config("vae-conv", data="imgs", overrides=TINY)
+    assert config.data.name == str(tmp_path / "imgs")

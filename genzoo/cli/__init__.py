@@ -24,7 +24,7 @@ err_console = Console(stderr=True)
 
 
 def report_error(exc: GenzooError) -> None:
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+    err_console.print(f"[bold red]{exc.label}:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
 
 
 class GenzooGroup(TyperGroup):
@@ -36,6 +36,10 @@ class GenzooGroup(TyperGroup):
         except GenzooError as exc:
             report_error(exc)
             raise typer.Exit(exc.exit_code) from None
+        except OSError as exc:  # permissions, a full disk, a missing folder: the user's environment, not a bug
+            where = f" ({exc.filename})" if exc.filename else ""
+            report_error(GenzooError(f"{exc.strerror or exc}{where}. Check that the path exists and is writable."))
+            raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err_console.print("[bold red]interrupted[/]")
             raise typer.Exit(130) from None
@@ -186,16 +190,17 @@ def train(
     ] = None,
     steps: Annotated[int | None, typer.Option(help="Training steps.")] = None,
     epochs: Annotated[float | None, typer.Option(help="Passes over the data, when --steps is not given.")] = None,
-    device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or cuda:N.")] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed: the same seed repeats a run.")] = None,
     resume: Annotated[Path | None, typer.Option(help="Continue this run directory from its last checkpoint.")] = None,
+    strict: Annotated[bool, typer.Option(help="Stop at the first unreadable image instead of skipping it.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Train a model; the run directory gets config, metrics, previews, checkpoints and final weights."""
     from genzoo.api import train as run_training
 
-    if resume is None and data is None and name is not None:
-        data = "cartoon"
+    if strict:
+        overrides = [*(overrides or []), "data.strict=true"]
     result = run_training(
         name,
         data=data,
@@ -221,23 +226,65 @@ def train(
 # ---- sample / reconstruct ------------------------------------------------------------------------------------------
 
 
+def _parse_attrs(texts: list[str]) -> dict[str, str]:
+    """``["hair_color=blue", …]`` → ``{"hair_color": "blue", …}``."""
+    out = {}
+    for text in texts:
+        name, sep, value = text.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise GenzooError(f"Bad --attr {text!r}: write name=value, for example `--attr hair_color=blue`.")
+        out[name.strip()] = value.strip()
+    return out
+
+
 @app.command()
 def sample(
     source: Annotated[str, typer.Argument(help="Model name (newest run), run directory or .safetensors file.")],
-    n: Annotated[int, typer.Option("-n", min=1, max=4096, help="How many images.")] = 64,
+    n: Annotated[
+        int, typer.Option("-n", min=1, max=4096, help="How many images (rows, with --pairs or --interpolate).")
+    ] = 64,
     out: Annotated[Path, typer.Option("--out", "-o", help="PNG grid to write.")] = Path("samples.png"),
-    seed: Annotated[int, typer.Option(help="Seed of the latent draws.")] = 0,
-    device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "cpu",
+    seed: Annotated[int, typer.Option(help="Seed of the latent draws (and of attributes not given).")] = 0,
+    device: Annotated[str, typer.Option(help="cpu, auto, cuda, cuda:N or mps.")] = "cpu",
+    attr: Annotated[
+        list[str] | None,
+        typer.Option("--attr", "-a", help="Conditional models: fix an attribute, name=value (repeatable)."),
+    ] = None,
+    pairs: Annotated[
+        str | None,
+        typer.Option(help="Conditional models: render each latent vector with every value of this attribute."),
+    ] = None,
+    interpolate: Annotated[
+        int | None, typer.Option(min=2, max=64, help="Render this many steps between two latent vectors per row.")
+    ] = None,
+    linear: Annotated[bool, typer.Option(help="With --interpolate: straight lines, not great circles.")] = False,
 ) -> None:
-    """Draw samples from a model and save them as one grid."""
-    from genzoo.api import load
-    from genzoo.api import sample as draw
+    """Draw samples from a model and save them as one grid.
+
+    With --pairs ATTR each of -n rows is one latent vector and each column one value of ATTR; with --interpolate K
+    each of -n rows walks in K steps between two latent vectors. --attr fixes attributes in every mode.
+    """
+    from genzoo import api
     from genzoo.report.images import save_grid
 
-    model = load(source, device=device)
-    images = draw(model, n, seed)
-    save_grid([images], out, columns=min(n, 8))
-    console.print(f"wrote {n} samples of {model.model_name} to {out}")
+    if pairs is not None and interpolate is not None:
+        raise GenzooError("Give --pairs or --interpolate, not both.")
+    conditions = _parse_attrs(attr or [])
+    model = api.load(source, device=device)
+    if pairs is not None:
+        rows, names = api.attribute_pairs(model, pairs, n, seed, conditions)
+        save_grid(list(rows), out)
+        console.print(f"wrote {n} rows × {len(names)} columns of {model.model_name} to {out}")
+        console.print(f"columns, left to right: {pairs} = {', '.join(names)}", highlight=False)
+    elif interpolate is not None:
+        rows = api.interpolate(model, n, interpolate, seed, conditions, spherical=not linear)
+        save_grid(list(rows), out)
+        kind = "linear" if linear else "spherical"
+        console.print(f"wrote {n} {kind} interpolations of {interpolate} steps of {model.model_name} to {out}")
+    else:
+        images = api.sample(model, n, seed, conditions)
+        save_grid([images], out, columns=min(n, 8))
+        console.print(f"wrote {n} samples of {model.model_name} to {out}")
 
 
 @app.command()
@@ -248,7 +295,7 @@ def reconstruct(
     out: Annotated[Path, typer.Option("--out", "-o", help="PNG grid: inputs above reconstructions.")] = Path(
         "reconstructions.png"
     ),
-    device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "cpu",
+    device: Annotated[str, typer.Option(help="cpu, auto, cuda, cuda:N or mps.")] = "cpu",
 ) -> None:
     """Reconstruct images (yours, or held-out ones) and save inputs and reconstructions side by side."""
     from genzoo.api import load, load_inputs
@@ -303,7 +350,12 @@ def plot(
     metrics = run_dir.read_metrics()
     if not metrics:
         raise GenzooError(f"{run} has no metrics yet: its metrics.jsonl is missing or empty.")
-    path = plot_curves(metrics, out or run_dir.path / "curves.png", title=run_dir.path.name)
+    from genzoo.api import create
+    from genzoo.config import RunConfig
+
+    config = RunConfig.from_json(run_dir.read_config())
+    groups = getattr(create(config.name, config.model), "curve_groups", None)
+    path = plot_curves(metrics, out or run_dir.path / "curves.png", title=run_dir.path.name, groups=groups)
     console.print(f"wrote {path}")
 
 
@@ -349,3 +401,6 @@ def data_export(
 
 def main() -> None:
     app(prog_name="genzoo")
+
+
+from genzoo.cli import translate as _translate  # noqa: E402,F401  (registers translate, import-weights)

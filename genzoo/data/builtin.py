@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import PIL
+
 from genzoo.config import DataConfig
 from genzoo.data import toon
 from genzoo.data.core import ImageSet, Progress, Split, cached
@@ -30,7 +32,7 @@ def _render(style: str, n: int, seed: int, size: int, part: str, progress: Progr
         images = toon.render_many(records, style, size, progress=report)
         return ImageSet(images, style, toon.codes_array(records), dict(toon.ATTRIBUTES))
 
-    parts = {"renderer": _RENDERER, "style": style, "n": n, "seed": seed, "size": size}
+    parts = {"renderer": _RENDERER, "pillow": PIL.__version__, "style": style, "n": n, "seed": seed, "size": size}
     return cached(parts, build, f"{style}-{size}px-{part}")
 
 

@@ -54,6 +54,6 @@ def read_images(paths: list[Path], size: int) -> np.ndarray:
             raise DataError(f"Image {f} does not exist.")
         try:
             out.append(load_image(f, size))
-        except UnreadableImage as exc:
-            raise DataError(f"Cannot read {f}: {exc}. Give PNG, JPEG, BMP, WebP or GIF images.") from None
+        except UnreadableImage:
+            raise  # its message names the file, the reason and what to do
     return np.stack(out)

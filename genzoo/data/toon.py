@@ -28,7 +28,7 @@ import functools
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -639,13 +639,14 @@ def _sketch(style: Style, face_shape: str, hair_style: str, eye_shape: str, mout
 # --------------------------------------------------------------------------------------------------- rendering
 
 
-def _check(style: str, size: int) -> int:
+def _check(style: str, size: int) -> tuple[Style, int]:
+    """The validated (style, size), or a ValueError (ConfigError) that says what is allowed."""
     if style not in STYLES:
         raise ConfigError(f"unknown toon style {style!r}; choose one of: {', '.join(STYLES)}")
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or int(size) not in SIZES:
         raise ConfigError(f"toon image size must be a power of two from 16 to 512 ({', '.join(map(str, SIZES))}), "
                           f"got {size!r}")
-    return int(size)
+    return cast(Style, style), int(size)
 
 
 def _supersampling(size: int) -> int:
@@ -665,18 +666,17 @@ def _render(record: FaceRecord, style: Style, size: int) -> Image.Image:
 
 def render(record: FaceRecord, style: str = "cartoon", size: int = 64) -> np.ndarray:
     """The face as a ``(size, size, 3)`` uint8 RGB array. ``size`` is a power of two from 16 to 512."""
-    size = _check(style, size)
-    return np.array(_render(record, style, size))  # type: ignore[arg-type]
+    return np.array(_render(record, *_check(style, size)))
 
 
 def render_many(records: Sequence[FaceRecord], style: str, size: int,
                 progress: Callable[[int], None] | None = None) -> np.ndarray:
     """Render ``records`` into an ``(N, size, size, 3)`` uint8 array; ``progress(done)`` is called now and then
     (every 256 faces and after the last)."""
-    size = _check(style, size)
+    checked_style, size = _check(style, size)
     out = np.empty((len(records), size, size, 3), dtype=np.uint8)
     for i, record in enumerate(records):
-        out[i] = np.asarray(_render(record, style, size))  # type: ignore[arg-type]
+        out[i] = np.asarray(_render(record, checked_style, size))
         if progress is not None and ((i + 1) % 256 == 0 or i + 1 == len(records)):
             progress(i + 1)
     return out

@@ -2,10 +2,11 @@
 
 Kinds: ``reconstruction`` — ``fn(output, target) -> loss`` where ``output`` is the decoder's raw output (logits;
 the image is ``sigmoid(output)``) and ``target`` is in ``[0, 1]``, summed over pixels and averaged over the batch;
-``kl_schedule`` — ``fn(step, schedule) -> factor`` in ``[0, 1]`` multiplying the KL weight.
+``kl_schedule`` — ``fn(step, schedule) -> factor`` in ``[0, 1]`` multiplying the KL weight;
+``gan`` — ``fn(prediction, real, for_discriminator) -> loss`` (see ``genzoo.losses.gan``).
 The modules import torch inside the functions, so that listing losses stays instant.
 """
 
-from genzoo.losses import kl, reconstruction
+from genzoo.losses import gan, kl, reconstruction
 
-__all__ = ["kl", "reconstruction"]
+__all__ = ["gan", "kl", "reconstruction"]

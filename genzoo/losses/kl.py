@@ -1,7 +1,7 @@
 """KL-weight schedules: the factor (in ``[0, 1]``) the KL term's weight is multiplied by at a given step.
 
 ``constant``: always 1. ``linear``: rises from 0 to 1 over ``warmup_steps``, then stays. ``cyclical`` (Fu et al.,
-2019): the step range is cut into ``cycles`` equal cycles; in each, the factor rises linearly over the first
+2019): training is cut into cycles of ``cycle_steps``; in each, the factor rises linearly from 0 over the first
 ``ratio`` of the cycle and then holds at 1.
 """
 

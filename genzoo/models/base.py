@@ -9,7 +9,10 @@ restored by ``load_extra_state``, so that a resumed run continues exactly.
 
 **Sampling.** A family implements the capabilities it registers: ``sample``, ``reconstruct``, ``translate``,
 ``encode``. All of them take and return images in ``[0, 1]``; inside, a model may work in ``[-1, 1]``
-(``pixel_range = "symmetric"``), and the trainer hands it batches already in that range.
+(``pixel_range = "symmetric"``), and the trainer hands it batches already in that range. A model that samples from
+a latent vector also tells its size (``latent_dim``) and renders given vectors (``decode``), which is what latent
+interpolation needs; a conditional model names the attribute values its ``conditions`` index
+(``condition_values``).
 """
 
 from __future__ import annotations
@@ -103,7 +106,22 @@ class GenerativeModel(nn.Module):
     # ---- sampling protocol -----------------------------------------------------------------------------------------
 
     def sample(self, n: int, generator: torch.Generator, conditions: dict[str, Sequence[int]] | None = None) -> Tensor:
+        """``n`` images; ``conditions`` (conditional models) maps an attribute to one value index per image."""
         raise self.cannot("sample")
+
+    @property
+    def latent_dim(self) -> int | None:
+        """Size of the latent vectors ``decode`` takes, for a model that samples from a latent; else None."""
+        return None
+
+    @property
+    def condition_values(self) -> dict[str, list[str]]:
+        """A conditional model's attributes and their value names (``conditions`` hold indices into these)."""
+        return {}
+
+    def decode(self, z: Tensor, conditions: dict[str, Sequence[int]] | None = None) -> Tensor:
+        """Images from latent vectors ``(N, latent_dim)``; a conditional model needs a value for every attribute."""
+        raise self.cannot("decode latent vectors")
 
     def reconstruct(self, x: Tensor) -> Tensor:
         raise self.cannot("reconstruct")

@@ -48,6 +48,10 @@ class TrainProgress:
             self._data[description] = self._progress.add_task(description, total=total, losses="")
         self._progress.update(self._data[description], completed=done, total=total)
 
+    def note(self, text: str) -> None:
+        """A line printed above the bars (also when the bars are disabled: notes are never silent)."""
+        self._progress.console.print(f"[yellow]note:[/] {text}", highlight=False)
+
     def start(self, total: int, completed: int) -> None:
         self._train = self._progress.add_task("training", total=total, completed=completed, losses="")
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 class KLSchedule(Config):
     """How the KL weight grows: ``kind`` is a registered ``kl_schedule`` (constant, linear, cyclical)."""
 
-    kind: KLScheduleKind = "constant"
+    kind: KLScheduleKind = Field("constant", description="Registered kl_schedule: constant, linear, cyclical, …")
     warmup_steps: int = Field(1000, gt=0, description="linear: steps to reach the full KL weight.")
     cycle_steps: int = Field(1000, gt=0, description="cyclical: length of one cycle in steps.")
     ratio: float = Field(0.5, gt=0, le=1, description="cyclical: share of a cycle spent rising.")
@@ -31,7 +31,7 @@ class VAEConfig(ModelConfig):
     latent_dim: int = Field(128, gt=0, description="Size of the latent code.")
     recon_loss: ReconLoss = Field("mse", description="Registered reconstruction loss: mse, bce, or a plugin's.")
     kl_weight: float = Field(0.25, ge=0, description="Weight of the KL term (beta); 1 is the plain ELBO.")
-    kl_schedule: KLSchedule = KLSchedule()
+    kl_schedule: KLSchedule = Field(KLSchedule(), description="How the KL weight grows over training.")
     lr: float = Field(2e-3, gt=0, description="Adam learning rate.")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -69,6 +69,7 @@ class VAE(GenerativeModel):
     """A Gaussian-latent VAE whose decoder outputs logits (images are their sigmoid)."""
 
     config: VAEConfig
+    curve_groups: ClassVar[dict[str, list[str]]] = {"total (ELBO)": ["loss"], "reconstruction": ["recon"], "KL": ["kl"]}
 
     def __init__(self, config: VAEConfig, encoder: nn.Module, decoder: nn.Module) -> None:
         super().__init__(config)
@@ -102,8 +103,12 @@ class VAE(GenerativeModel):
         z = torch.randn(n, self.config.latent_dim, generator=generator).to(self.device)
         return self.decode(z)
 
+    @property
+    def latent_dim(self) -> int:
+        return self.config.latent_dim
+
     @torch.no_grad()
-    def decode(self, z: Tensor) -> Tensor:
+    def decode(self, z: Tensor, conditions: dict[str, Sequence[int]] | None = None) -> Tensor:
         return torch.sigmoid(self.decoder(z)).float()
 
     @torch.no_grad()

@@ -1,0 +1,96 @@
+"""What the training benchmarks share: random data, timing a bare loop, timing genzoo's Trainer, the table.
+
+A benchmark compares genzoo's Trainer with a bare hand-written fp32 loop of the same networks, interleaved in one
+process so that machine noise hits both alike, repeating each configuration and reporting medians.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from genzoo.config import build_run_config
+from genzoo.data.core import ImageSet, Split
+from genzoo.runs import RunDir
+from genzoo.trainer import Trainer, resolve_precision
+
+WARMUP = 3
+
+
+def random_images(n: int, size: int, seed: int = 0) -> tuple[np.ndarray, torch.Tensor]:
+    """``n`` random images as uint8 ``(N, H, W, 3)`` (for the Trainer) and float NCHW in ``[0, 1]`` (bare loop)."""
+    uint8 = np.random.default_rng(seed).integers(0, 256, size=(n, size, size, 3), dtype=np.uint8)
+    floats = torch.from_numpy(uint8).permute(0, 3, 1, 2).float().div(255).contiguous()
+    return uint8, floats
+
+
+def bare_rate(step: Callable[[], None], batch_size: int, steps: int) -> float:
+    """img/s of ``step()`` (one training step on ``batch_size`` images), after ``WARMUP`` untimed steps."""
+    for _ in range(WARMUP):
+        step()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return steps * batch_size / (time.perf_counter() - start)
+
+
+def trainer_rate(
+    name: str,
+    split: Split,
+    batch_size: int,
+    steps: int,
+    precision: str,
+    overrides: Sequence[str] = (),
+) -> float:
+    """img/s of genzoo's Trainer loop (uint8 batches, step, logging, NaN guard), after ``WARMUP`` steps.
+
+    Measured from the ``seconds`` of the metrics lines at step ``WARMUP`` and at the end; the final preview,
+    checkpoint and run artefacts, written once per run, are not part of the steady-state rate.
+    """
+    run = build_run_config(
+        name,
+        overrides=[
+            *overrides,
+            f"batch_size={batch_size}",
+            f"steps={steps + WARMUP}",
+            f"precision={precision}",
+            f"log_every={WARMUP}",
+            "preview_every=100000",
+            "checkpoint_every=100000",
+        ],
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        result = Trainer(run, Path(tmp) / "run", progress=False, data={"x": split}).fit()
+        lines = RunDir(result.run_dir).read_metrics()
+    first, last = lines[0], lines[-1]
+    return (last["step"] - first["step"]) * batch_size / (last["seconds"] - first["seconds"])
+
+
+def image_split(uint8: np.ndarray, attributes: np.ndarray | None = None, schema: dict | None = None) -> Split:
+    """A ``Split`` of in-memory images (and attribute codes) for ``Trainer(data=...)``."""
+    train = ImageSet(uint8, "bench", attributes, dict(schema or {}))
+    heldout = ImageSet(uint8[:64], "bench", None if attributes is None else attributes[:64], dict(schema or {}))
+    return Split(train, heldout)
+
+
+def print_header() -> None:
+    dtype = resolve_precision("auto", torch.device("cpu"))
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, precision auto -> {dtype or 'fp32'}")
+
+
+class Table:
+    """Rows of medians: ``label``, bare fp32, genzoo fp32, genzoo auto, and auto/bare."""
+
+    def __init__(self, label: str = "batch") -> None:
+        self.label = label
+        print(f"{label:>12}  {'bare fp32 img/s':>15}  {'genzoo fp32':>11}  {'genzoo auto':>11}  {'auto/bare':>9}")
+
+    def row(self, key: object, bare: Sequence[float], plain: Sequence[float], auto: Sequence[float]) -> None:
+        b, p, a = (statistics.median(v) for v in (bare, plain, auto))
+        print(f"{key!s:>12}  {b:>15.0f}  {p:>11.0f}  {a:>11.0f}  {a / b:>8.2f}x", flush=True)

@@ -1,0 +1,73 @@
+"""``genzoo translate`` and ``genzoo import-weights``: thin commands over ``genzoo.translation``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from genzoo.cli import app, console
+
+
+@app.command()
+def translate(
+    source: Annotated[str, typer.Argument(help="Model name (newest run), run directory or .safetensors file.")],
+    images: Annotated[list[Path], typer.Argument(help="Image files and/or folders of images to translate.")],
+    to: Annotated[str, typer.Option("--to", "-t", help="Domain to translate into: either of the model's domains.")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Output file for one image (x.png), else a folder (default: translated/)."),
+    ] = None,
+    keep_size: Annotated[
+        bool,
+        typer.Option(
+            "--keep-size", help="Scale results back to each input's size (the whole picture is translated, uncropped)."
+        ),
+    ] = False,
+    grid: Annotated[Path | None, typer.Option(help="Also write a PNG grid of inputs above their translations.")] = None,
+    device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "cpu",
+) -> None:
+    """Translate images into another domain (e.g. cartoon → anime) with a translator such as cyclegan-resnet.
+
+    Inputs of any size are centre-cropped and resized to the model's size; --keep-size translates the whole picture
+    and scales the result back to the input's size.
+    """
+    from genzoo.translation import translate_files
+
+    written = translate_files(source, images, to, out=out, keep_size=keep_size, grid=grid, device=device)
+    where = written[0] if len(written) == 1 else written[0].parent
+    console.print(f"translated {len(written)} image{'s' if len(written) != 1 else ''} to {to}: {where}")
+    if grid is not None:
+        console.print(f"grid: {grid}")
+
+
+@app.command("import-weights")
+def import_weights(
+    model: Annotated[str, typer.Argument(help="cyclegan-resnet or cyclegan-unet.")],
+    file: Annotated[Path, typer.Argument(help="Reference generator state dict, e.g. latest_net_G_A.pth (A → B).")],
+    reverse: Annotated[
+        Path | None, typer.Option(help="The reference's other generator, e.g. latest_net_G_B.pth (B → A).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Checkpoint to write (default: FILE's stem + .safetensors).")
+    ] = None,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", "-s", help="Config field, e.g. image_size=256 (default) or domains=[horse,zebra] (repeatable)."
+        ),
+    ] = None,
+) -> None:
+    """Convert a generator saved by the reference PyTorch CycleGAN (junyanz/pytorch-CycleGAN-and-pix2pix) into a
+    genzoo checkpoint. The file is read with torch.load(weights_only=True): tensors only, nothing else unpickled."""
+    from genzoo.checkpoint import read_header
+    from genzoo.translation import import_reference_weights
+
+    path = import_reference_weights(model, file, out, overrides or (), reverse)
+    header = read_header(path)
+    config = header.config
+    shape = ", ".join(f"{k} {config[k]}" for k in ("n_blocks", "depth", "width", "norm", "image_size") if k in config)
+    a, b = header.extra["domains"]
+    back = f" and --to {a}" if reverse is not None else ""
+    console.print(f"wrote {path}: {model} ({shape})\ntranslate with `genzoo translate {path} IMAGE… --to {b}`{back}")

@@ -1,0 +1,138 @@
+"""The GAN family: ``dcgan`` (unconditional DCGAN) and ``acgan`` (auxiliary-classifier GAN, attribute-conditional).
+
+Registered here without importing torch; the networks and the training step are in ``genzoo.models.gan.model``.
+
+An ``acgan`` conditions on a subset of the data's attributes (``attributes``): built-in faces have the attributes of
+``genzoo.data.toon.ATTRIBUTES``; an image folder with one sub-folder per class has the single attribute ``class``.
+``adapt_to_data`` checks the names against the training data and stores each attribute's value names in ``values``,
+so that a checkpoint's config alone rebuilds the networks and lets ``--attr hair_color=blue`` be read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field, field_validator
+
+from genzoo.config import GanLoss, ModelConfig
+from genzoo.errors import ConfigError
+from genzoo.registry import register_model
+
+if TYPE_CHECKING:
+    from genzoo.models.gan.model import ACGAN, DCGAN
+
+
+class GANConfig(ModelConfig):
+    """Fields shared by the GANs; the defaults are the DCGAN paper's (Radford et al., 2016) where it has one."""
+
+    latent_dim: int = Field(100, gt=0, description="Size of the generator's noise vector z.")
+    width: int = Field(32, gt=0, description="Channels of the generator's last and the discriminator's first layer.")
+    max_width: int = Field(512, gt=0, description="Cap on the channels of any layer.")
+    gan_loss: GanLoss = Field("vanilla", description="Registered GAN loss: vanilla, lsgan, hinge, or a plugin's.")
+    lr: float = Field(2e-4, gt=0, description="Adam learning rate of both networks.")
+    beta1: float = Field(0.5, ge=0, lt=1, description="Adam beta1.")
+    beta2: float = Field(0.999, ge=0, lt=1, description="Adam beta2.")
+
+
+class DCGANConfig(GANConfig):
+    """An unconditional DCGAN."""
+
+
+ATTRIBUTE_HINT = "built-in faces have attributes; an image folder has the attribute `class` when it has sub-folders"
+
+
+class ACGANConfig(GANConfig):
+    """A DCGAN whose generator takes attribute values and whose discriminator also classifies them."""
+
+    attributes: list[str] = Field(
+        ["hair_color", "glasses"],
+        min_length=1,
+        description="Attributes to condition on: built-in face attributes, or `class` for an image folder.",
+    )
+    values: dict[str, list[str]] = Field(
+        {}, description="Value names of each conditioned attribute; filled from the training data."
+    )
+    embedding: Literal["concat", "sum"] = Field(
+        "concat", description="concat: z and one embedding per attribute side by side; sum: embeddings added to z."
+    )
+    embed_dim: int = Field(16, gt=0, description="Size of each attribute embedding with embedding=concat.")
+    cls_weight: float = Field(1.0, ge=0, description="Weight of the auxiliary classification loss.")
+
+    @field_validator("attributes")
+    @classmethod
+    def _distinct(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("names an attribute twice")
+        return v
+
+    def adapt_to_data(self, info: Mapping[str, Any]) -> ACGANConfig:
+        """Check ``attributes`` against the data's schema and store their value names (idempotent)."""
+        schema: Mapping[str, list[str]] = info.get("attributes") or {}
+        domain = ", ".join(info.get("domains", [])) or "the training data"
+        if not schema:
+            raise ConfigError(
+                f"acgan needs images with attributes, and {domain} has none ({ATTRIBUTE_HINT} with images in at "
+                f"least two of them). Train dcgan for unconditional samples."
+            )
+        unknown = [a for a in self.attributes if a not in schema]
+        if unknown:
+            raise ConfigError(
+                f"acgan cannot condition on {', '.join(map(repr, unknown))}: {domain} has no such attribute. "
+                f"Valid attributes: {', '.join(schema)}. Choose with e.g. `--set attributes=[{next(iter(schema))}]`."
+            )
+        values = {a: [str(v) for v in schema[a]] for a in self.attributes}
+        return self if values == self.values else self.model_copy(update={"values": values})
+
+    def value_names(self) -> dict[str, list[str]]:
+        """Value names of every conditioned attribute, in ``attributes`` order.
+
+        Before training has filled ``values``, built-in face attributes fall back to the renderer's schema, so that
+        ``genzoo.create("acgan")`` works without data.
+        """
+        from genzoo.data.toon import ATTRIBUTES
+
+        out = {}
+        for a in self.attributes:
+            if a in self.values:
+                out[a] = list(self.values[a])
+            elif a in ATTRIBUTES:
+                out[a] = list(ATTRIBUTES[a])
+            else:
+                raise ConfigError(
+                    f"acgan does not know the values of attribute {a!r}: train it on data that has it (which fills "
+                    f"`values`), or give them, e.g. `values={{{a}: [cats, dogs]}}`."
+                )
+        return out
+
+
+CAPABILITIES = {"sample"}
+TRAIN_DEFAULTS: dict[str, object] = {"steps": 3000, "batch_size": 64}
+
+
+@register_model(
+    "dcgan",
+    family="gan",
+    description="DCGAN (Radford et al.): unconditional samples; any power-of-two size of at least 16 px.",
+    capabilities=CAPABILITIES,
+    config=DCGANConfig,
+    train_defaults=TRAIN_DEFAULTS,
+)
+def dcgan(config: DCGANConfig) -> DCGAN:
+    from genzoo.models.gan.model import DCGAN
+
+    return DCGAN(config)
+
+
+@register_model(
+    "acgan",
+    family="gan",
+    description="Auxiliary-classifier GAN (Odena et al.): samples conditioned on chosen attributes or classes.",
+    capabilities=CAPABILITIES | {"conditional"},
+    config=ACGANConfig,
+    train_defaults=TRAIN_DEFAULTS,
+)
+def acgan(config: ACGANConfig) -> ACGAN:
+    from genzoo.models.gan.model import ACGAN
+
+    return ACGAN(config)

@@ -1,0 +1,296 @@
+"""GAN networks (DCGAN generator and discriminator) and the training and sampling code of ``dcgan`` and ``acgan``.
+
+Both models share one class, :class:`GAN`: an ``acgan`` is a DCGAN whose generator also reads one embedding per
+conditioned attribute and whose discriminator has, beside its real/fake logit, one classifier head per attribute.
+
+One training step (the DCGAN recipe, with separate real and fake batches through the discriminator's BatchNorm):
+
+1. the generator makes a batch of fakes from fresh noise (an acgan's fakes take the real batch's attribute values);
+2. the discriminator learns real vs fake (``adv_D``) and, for an acgan, to classify the real images' attributes
+   (``cls_real``, cross-entropy averaged over attributes; its classifier is trained on real images only);
+3. the generator learns to be called real (``adv_G``) and, for an acgan, to be classified as the values it was asked
+   for (``cls_fake``). The discriminator's parameters are frozen for this backward pass.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from genzoo.errors import ConfigError
+from genzoo.models.base import Batch, GenerativeModel
+from genzoo.models.gan import ACGANConfig, DCGANConfig, GANConfig
+from genzoo.registry import get_loss
+
+if TYPE_CHECKING:
+    from genzoo.trainer import StepContext
+
+BOTTOM = 4  # both networks work down to (or up from) 4×4 feature maps
+PREVIEW_COLUMNS = 8
+PREVIEW_ROWS = 10
+
+
+# ---- networks ----------------------------------------------------------------------------------------------------
+
+
+def layer_widths(config: GANConfig) -> list[int]:
+    """Channels of the discriminator's layers from the image down to 4×4 (the generator's, reversed)."""
+    stages = int(math.log2(config.image_size // BOTTOM))
+    return [min(config.width * 2**i, config.max_width) for i in range(stages)]
+
+
+class Generator(nn.Module):
+    """``(N, in_dim)`` → ``(N, 3, size, size)`` in ``[-1, 1]``: a 4×4 transposed convolution from the vector, then
+    stride-2 transposed convolutions with BatchNorm and ReLU, and tanh."""
+
+    def __init__(self, in_dim: int, config: GANConfig) -> None:
+        super().__init__()
+        widths = layer_widths(config)[::-1]
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(in_dim, widths[0], BOTTOM, 1, 0, bias=False),
+            nn.BatchNorm2d(widths[0]),
+            nn.ReLU(True),
+        ]
+        for w_in, w_out in itertools.pairwise(widths):
+            layers += [nn.ConvTranspose2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out), nn.ReLU(True)]
+        layers += [nn.ConvTranspose2d(widths[-1], 3, 4, 2, 1), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, v: Tensor) -> Tensor:
+        return self.net(v[:, :, None, None])
+
+
+class Discriminator(nn.Module):
+    """``(N, 3, size, size)`` → ``(N, outputs)`` logits: stride-2 convolutions with BatchNorm (none on the first)
+    and LeakyReLU 0.2 down to 4×4, then a 4×4 convolution to ``outputs`` values (real/fake, then class logits)."""
+
+    def __init__(self, config: GANConfig, outputs: int) -> None:
+        super().__init__()
+        widths = layer_widths(config)
+        layers: list[nn.Module] = [nn.Conv2d(3, widths[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        for w_in, w_out in itertools.pairwise(widths):
+            layers += [nn.Conv2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out), nn.LeakyReLU(0.2, True)]
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Conv2d(widths[-1], outputs, BOTTOM, 1, 0)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x)).flatten(1)
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """The DCGAN paper's initialisation: weights N(0, 0.02), BatchNorm scales N(1, 0.02), biases 0."""
+    if isinstance(module, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+# ---- the models --------------------------------------------------------------------------------------------------
+
+
+def _detached(logs: dict[str, Tensor]) -> dict[str, Tensor]:
+    return {k: v.detach().float() for k, v in logs.items()}
+
+
+class GAN(GenerativeModel):
+    """A DCGAN; conditioned on attributes when ``values`` (attribute → value names, in order) is not empty.
+
+    ``embedding``: ``concat`` puts one ``embed_dim``-sized embedding per attribute beside the noise; ``sum`` adds
+    latent-sized embeddings to it. ``cls_weight`` weighs the auxiliary classification losses.
+    """
+
+    pixel_range = "symmetric"
+    config: GANConfig
+
+    def __init__(
+        self,
+        config: GANConfig,
+        values: dict[str, list[str]] | None = None,
+        embedding: str = "concat",
+        embed_dim: int = 16,
+        cls_weight: float = 1.0,
+    ) -> None:
+        super().__init__(config)
+        self.values = {a: list(v) for a, v in (values or {}).items()}
+        self.sizes = [len(v) for v in self.values.values()]
+        self.embedding, self.cls_weight = embedding, cls_weight
+        dim = embed_dim if embedding == "concat" else config.latent_dim
+        self.embeddings = nn.ModuleList(nn.Embedding(n, dim) for n in self.sizes)
+        in_dim = config.latent_dim + (dim * len(self.sizes) if embedding == "concat" else 0)
+        self.generator = Generator(in_dim, config)
+        self.discriminator = Discriminator(config, 1 + sum(self.sizes))
+        self.generator.apply(dcgan_init)
+        self.discriminator.apply(dcgan_init)
+        self.adversarial = get_loss(config.gan_loss, "gan")
+
+    # -- latent and conditions ------------------------------------------------------------------------------------
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.latent_dim
+
+    @property
+    def condition_values(self) -> dict[str, list[str]]:
+        return {a: list(v) for a, v in self.values.items()}
+
+    def generator_input(self, z: Tensor, labels: Tensor | None) -> Tensor:
+        """The generator's input vector from noise ``z`` and attribute values ``labels`` ``(N, K)``."""
+        if labels is None:
+            return z
+        codes = [emb(labels[:, k]) for k, emb in enumerate(self.embeddings)]
+        if self.embedding == "concat":
+            return torch.cat([z, *codes], 1)
+        return z + torch.stack(codes).sum(0)
+
+    def labels(self, conditions: dict[str, Sequence[int]] | None, n: int) -> Tensor | None:
+        """``conditions`` (every attribute: one value index, or one per image) as an ``(n, K)`` long tensor."""
+        if not self.values:
+            return None
+        conditions = conditions or {}
+        missing = [a for a in self.values if a not in conditions]
+        if missing:
+            raise ConfigError(f"Give a value for every attribute of this model; missing: {', '.join(missing)}.")
+        columns = []
+        for a, size in zip(self.values, self.sizes, strict=True):
+            c = torch.as_tensor(list(conditions[a]), dtype=torch.long).reshape(-1)
+            c = c.expand(n) if len(c) == 1 else c
+            if c.shape != (n,) or bool(((c < 0) | (c >= size)).any()):
+                raise ConfigError(f"{a} needs 1 or {n} value indices in 0..{size - 1}; got {c.tolist()[:8]}.")
+            columns.append(c)
+        return torch.stack(columns, 1).to(self.device)
+
+    def random_conditions(
+        self, n: int, generator: torch.Generator, given: dict[str, Sequence[int]] | None = None
+    ) -> dict[str, Sequence[int]]:
+        """``given`` completed with uniform random values (drawn from ``generator``) for the other attributes."""
+        out = dict(given or {})
+        for a, size in zip(self.values, self.sizes, strict=True):
+            if a not in out:
+                out[a] = torch.randint(size, (n,), generator=generator).tolist()
+        return out
+
+    def batch_labels(self, batch: Batch) -> Tensor | None:
+        """The conditioned attributes' columns of ``batch.attrs`` (whose columns follow the data's schema)."""
+        if not self.values:
+            return None
+        if batch.attrs is None:
+            raise ConfigError("This GAN is conditional and trains on images with attributes; the batch has none.")
+        schema = list(self.data_info.get("attributes") or self.values)
+        return batch.attrs[:, [schema.index(a) for a in self.values]]
+
+    # -- training -------------------------------------------------------------------------------------------------
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        betas = (self.config.beta1, self.config.beta2)
+        g_params = [*self.generator.parameters(), *self.embeddings.parameters()]
+        return {
+            "generator": torch.optim.Adam(g_params, lr=self.config.lr, betas=betas),
+            "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=self.config.lr, betas=betas),
+        }
+
+    def train_step(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
+        labels = self.batch_labels(batch)
+        z = torch.randn(len(batch.x), self.latent_dim, device=batch.x.device)
+        with ctx.autocast():
+            fake = self.generator(self.generator_input(z, labels))
+        logs = self._discriminator_step(batch.x, fake.detach(), labels, ctx)
+        logs.update(self._generator_step(fake, labels, ctx))
+        return logs
+
+    def _classification(self, logits: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
+        """Cross-entropy of the class heads, averaged over attributes, and their mean accuracy."""
+        losses, hits = [], []
+        for k, part in enumerate(logits.float().split(self.sizes, dim=1)):
+            losses.append(F.cross_entropy(part, labels[:, k]))
+            hits.append((part.argmax(1) == labels[:, k]).float().mean())
+        return torch.stack(losses).mean(), torch.stack(hits).mean()
+
+    def _discriminator_step(
+        self, x: Tensor, fake: Tensor, labels: Tensor | None, ctx: StepContext
+    ) -> dict[str, Tensor]:
+        with ctx.autocast():
+            real_out, fake_out = self.discriminator(x), self.discriminator(fake)
+        adv = self.adversarial(real_out[:, :1], True, True) + self.adversarial(fake_out[:, :1], False, True)
+        logs = {"loss_D": adv, "d_real": real_out[:, 0].float().mean(), "d_fake": fake_out[:, 0].float().mean()}
+        if labels is not None:
+            cls, acc = self._classification(real_out[:, 1:], labels)
+            logs.update(loss_D=adv + self.cls_weight * cls, adv_D=adv, cls_real=cls, acc_real=acc)
+        ctx.backward(logs["loss_D"])
+        ctx.step("discriminator")
+        return _detached(logs)
+
+    def _generator_step(self, fake: Tensor, labels: Tensor | None, ctx: StepContext) -> dict[str, Tensor]:
+        self.discriminator.requires_grad_(False)  # this backward pass needs no discriminator weight gradients
+        try:
+            with ctx.autocast():
+                out = self.discriminator(fake)
+            adv = self.adversarial(out[:, :1], True, False)
+            logs = {"loss_G": adv}
+            if labels is not None:
+                cls, _ = self._classification(out[:, 1:], labels)
+                logs.update(loss_G=adv + self.cls_weight * cls, adv_G=adv, cls_fake=cls)
+            ctx.backward(logs["loss_G"])
+        finally:
+            self.discriminator.requires_grad_(True)
+        ctx.step("generator")
+        return _detached(logs)
+
+    # -- sampling ---------------------------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def decode(self, z: Tensor, conditions: dict[str, Sequence[int]] | None = None) -> Tensor:
+        z = z.to(self.device, torch.float32)
+        return self.to_unit(self.generator(self.generator_input(z, self.labels(conditions, len(z)))).float())
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator, conditions: dict[str, Sequence[int]] | None = None) -> Tensor:
+        z = torch.randn(n, self.latent_dim, generator=generator)
+        return self.decode(z, self.random_conditions(n, generator, conditions))
+
+    def preview(self, batch: Batch, generator: torch.Generator) -> list[Tensor]:
+        """Real images, then three rows of samples from the same noise at every preview."""
+        return [self.to_unit(batch.x), *self.sample(3 * PREVIEW_COLUMNS, generator).split(PREVIEW_COLUMNS)]
+
+
+class DCGAN(GAN):
+    """Unconditional DCGAN."""
+
+    config: DCGANConfig
+    curve_groups: ClassVar[dict[str, list[str]]] = {
+        "losses": ["loss_G", "loss_D"],
+        "discriminator output (logits)": ["d_real", "d_fake"],
+    }
+
+
+class ACGAN(GAN):
+    """Auxiliary-classifier GAN conditioned on ``config.attributes``."""
+
+    config: ACGANConfig
+    curve_groups: ClassVar[dict[str, list[str]]] = {
+        "losses": ["loss_G", "loss_D"],
+        "adversarial": ["adv_G", "adv_D"],
+        "auxiliary classification": ["cls_real", "cls_fake"],
+        "classifier accuracy on real": ["acc_real"],
+        "discriminator output (logits)": ["d_real", "d_fake"],
+    }
+
+    def __init__(self, config: ACGANConfig) -> None:
+        super().__init__(config, config.value_names(), config.embedding, config.embed_dim, config.cls_weight)
+
+    def preview(self, batch: Batch, generator: torch.Generator) -> list[Tensor]:
+        """Real images, then one row per value of the first attribute (at most ``PREVIEW_ROWS``), every row from the
+        same noise and other attributes: each column is one face across the values."""
+        first, names = next(iter(self.values.items()))
+        z = torch.randn(PREVIEW_COLUMNS, self.latent_dim, generator=generator)
+        others = self.random_conditions(PREVIEW_COLUMNS, generator, {first: [0]})
+        rows = range(min(len(names), PREVIEW_ROWS))
+        return [self.to_unit(batch.x), *(self.decode(z, {**others, first: [v]}) for v in rows)]

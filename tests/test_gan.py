@@ -1,0 +1,258 @@
+"""The GAN family: dcgan and acgan networks, training, resume, conditional sampling and the sample command."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+import genzoo
+from genzoo import checkpoint
+from genzoo.api import attribute_pairs, interpolate
+from genzoo.cli import app
+from genzoo.errors import ConfigError, GenzooError
+from genzoo.models.base import Batch, GenerativeModel
+from genzoo.models.gan import ACGANConfig
+from genzoo.registry import loss_names
+from genzoo.runs import RunDir
+from genzoo.trainer import StepContext
+from tests.conftest import TINY
+
+SIZE = 16  # TINY's image size
+
+
+def _weights(path: Path) -> dict[str, torch.Tensor]:
+    return checkpoint.load_tensors(path)
+
+
+def _tiny(name: str, **overrides: object) -> GenerativeModel:
+    return genzoo.create(name, image_size=SIZE, width=4, latent_dim=6, **overrides)
+
+
+def _grid_size(rows: int, columns: int, size: int = SIZE, pad: int = 2) -> tuple[int, int]:
+    """(width, height) of the PNG ``save_grid`` writes for rows × columns images (enlarged 2× when narrow)."""
+    width, height = columns * (size + pad) + pad, rows * (size + pad) + pad
+    scale = 2 if width < 400 else 1
+    return width * scale, height * scale
+
+
+def _ok(runner: CliRunner, *args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _fails(runner: CliRunner, *args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    return " ".join(result.output.split())
+
+
+@pytest.fixture(scope="module")
+def gan_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Finished 8-step dcgan and acgan runs on 16-px cartoon faces."""
+    root = tmp_path_factory.mktemp("gan-runs")
+    return {
+        name: genzoo.train(name, data="cartoon", overrides=TINY, steps=8, out=root / name).run_dir
+        for name in ("dcgan", "acgan")
+    }
+
+
+# ---- networks -------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["dcgan", "acgan"])
+@pytest.mark.parametrize("size", [16, 32, 64])
+def test_shapes_at_every_size(name: str, size: int) -> None:
+    model = genzoo.create(name, image_size=size, width=4, latent_dim=6).eval()
+    images = genzoo.sample(model, 3)
+    assert images.shape == (3, 3, size, size) and images.min() >= 0 and images.max() <= 1
+    outputs = model.discriminator(torch.rand(2, 3, size, size))
+    assert outputs.shape == (2, 1 + sum(len(v) for v in model.condition_values.values()))
+    assert model.latent_dim == 6
+    assert model.decode(torch.randn(2, 6), {a: [0] for a in model.condition_values}).shape == (2, 3, size, size)
+
+
+def test_dcgan_paper_defaults() -> None:
+    model = genzoo.create("dcgan")
+    assert model.config.image_size == 64 and model.pixel_range == "symmetric"
+    for opt in model.configure_optimizers().values():
+        assert opt.defaults["lr"] == 2e-4 and opt.defaults["betas"] == (0.5, 0.999)
+    conv = model.discriminator.features[2].weight
+    assert abs(conv.std().item() - 0.02) < 0.002 and abs(conv.mean().item()) < 0.002
+    bn = model.generator.net[1].weight
+    assert abs(bn.mean().item() - 1) < 0.01 and 0.01 < bn.std().item() < 0.03
+    assert not isinstance(model.discriminator.features[1], torch.nn.BatchNorm2d)  # none on the first layer
+
+
+@pytest.mark.parametrize("loss", sorted({"vanilla", "lsgan", "hinge", *loss_names("gan")}))
+def test_each_gan_loss_through_a_dcgan_step(loss: str) -> None:
+    torch.manual_seed(0)
+    model = _tiny("dcgan", gan_loss=loss).train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    ctx = StepContext(model.configure_optimizers(), torch.device("cpu"), None, total_steps=10)
+    logs = model.train_step(Batch(torch.rand(8, 3, SIZE, SIZE) * 2 - 1), ctx)
+    assert set(logs) == {"loss_G", "loss_D", "d_real", "d_fake"}
+    assert all(math.isfinite(float(v)) for v in logs.values())
+    after = model.state_dict()
+    changed = {k.split(".")[0] for k, v in after.items() if v.is_floating_point() and not torch.equal(v, before[k])}
+    assert changed == {"generator", "discriminator"}
+    assert all(p.grad is None for p in model.parameters()) and all(p.requires_grad for p in model.parameters())
+
+
+def test_acgan_step_in_bf16_logs_every_term() -> None:
+    model = _tiny("acgan").train()
+    model.data_info = {"attributes": {"hair_color": [], "glasses": [], "mouth": []}}
+    ctx = StepContext(model.configure_optimizers(), torch.device("cpu"), torch.bfloat16, total_steps=10)
+    attrs = torch.tensor([[v % 6, v % 2, 0] for v in range(8)])
+    logs = model.train_step(Batch(torch.rand(8, 3, SIZE, SIZE) * 2 - 1, None, attrs), ctx)
+    assert set(logs) == {"loss_G", "loss_D", "adv_G", "adv_D", "cls_real", "cls_fake", "acc_real", "d_real", "d_fake"}
+    assert all(math.isfinite(float(v)) for v in logs.values())
+    assert float(logs["loss_D"]) == pytest.approx(float(logs["adv_D"]) + float(logs["cls_real"]), rel=1e-5)
+    assert float(logs["cls_real"]) == pytest.approx(math.log(6) / 2 + math.log(2) / 2, rel=0.2)  # untrained: chance
+
+
+@pytest.mark.parametrize("embedding", ["concat", "sum"])
+def test_conditioning_changes_the_output(embedding: str) -> None:
+    model = _tiny("acgan", embedding=embedding, attributes=["hair_color", "glasses"]).eval()
+    z = torch.randn(2, 6)
+    blue = model.decode(z, {"hair_color": [4], "glasses": [0]})
+    pink = model.decode(z, {"hair_color": [5], "glasses": [0]})
+    assert not torch.allclose(blue, pink)
+    assert torch.equal(blue, model.decode(z, {"hair_color": [4, 4], "glasses": [0, 0]}))
+    with pytest.raises(GenzooError, match="missing: glasses"):
+        model.decode(z, {"hair_color": [4]})
+
+
+def test_sampling_with_named_conditions_is_seeded() -> None:
+    model = _tiny("acgan").eval()
+    a = genzoo.sample(model, 4, seed=3, conditions={"hair_color": "blue"})
+    assert torch.equal(a, genzoo.sample(model, 4, seed=3, conditions={"hair_color": 4}))
+    assert not torch.equal(a, genzoo.sample(model, 4, seed=3, conditions={"hair_color": "red"}))
+    rows, names = attribute_pairs(model, "glasses", n=3, conditions={"hair_color": "blue"})
+    assert rows.shape == (3, 2, 3, SIZE, SIZE) and names == ["no", "yes"]
+    assert interpolate(model, n=2, steps=5).shape == (2, 5, 3, SIZE, SIZE)
+
+
+def test_interpolation_ends_at_the_two_latents() -> None:
+    model = _tiny("dcgan").eval()
+    walk = interpolate(model, n=2, steps=4, seed=1)
+    g = torch.Generator().manual_seed(1)
+    a, b = torch.randn(2, 6, generator=g), torch.randn(2, 6, generator=g)
+    assert torch.allclose(walk[:, 0], model.decode(a), atol=1e-5)
+    assert torch.allclose(walk[:, -1], model.decode(b), atol=1e-5)
+    assert torch.allclose(interpolate(model, n=2, steps=4, seed=1, spherical=False)[:, -1], walk[:, -1], atol=1e-5)
+
+
+# ---- configs and data ---------------------------------------------------------------------------------------------
+
+
+def test_adapt_to_data_fills_values_idempotently_and_checks_names() -> None:
+    schema = {"hair_color": ["black", "blue"], "glasses": ["no", "yes"], "mouth": ["smile"]}
+    info = {"domains": ["faces"], "attributes": schema}
+    config = ACGANConfig(attributes=["glasses", "hair_color"]).adapt_to_data(info)
+    assert config.values == {"glasses": ["no", "yes"], "hair_color": ["black", "blue"]}
+    assert config.adapt_to_data(info) == config
+    with pytest.raises(ConfigError, match=r"'beard'.*Valid attributes: hair_color, glasses, mouth"):
+        ACGANConfig(attributes=["beard"]).adapt_to_data(info)
+    with pytest.raises(ConfigError, match="has none"):
+        ACGANConfig().adapt_to_data({"domains": ["plain"]})
+    with pytest.raises(ConfigError, match="does not know the values of attribute 'class'"):
+        genzoo.create("acgan", attributes=["class"])
+
+
+# ---- training runs ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["dcgan", "acgan"])
+def test_training_changes_both_networks_and_logs_every_loss(name: str, gan_runs: dict[str, Path]) -> None:
+    run = RunDir(gan_runs[name])
+    expected = {"loss_G", "loss_D", "d_real", "d_fake"}
+    if name == "acgan":
+        expected |= {"adv_G", "adv_D", "cls_real", "cls_fake", "acc_real"}
+    metrics = run.read_metrics()
+    assert [m["step"] for m in metrics] == [2, 4, 6, 8]
+    assert all(expected <= set(m) for m in metrics)
+    first, last = _weights(run.checkpoint_files()[0]), _weights(run.weights)
+    changed = {k.split(".")[0] for k in last if last[k].is_floating_point() and not torch.equal(first[k], last[k])}
+    assert {"generator", "discriminator"} <= changed
+    for name_ in ("curves.png", "samples.png", "summary.json"):
+        assert (run.path / name_).is_file()
+    preview = Image.open(sorted(run.previews.iterdir())[-1])
+    rows = 1 + (6 if name == "acgan" else 3)  # real row, then hair colours / fixed-noise rows
+    assert preview.size == _grid_size(rows, 8)
+
+
+@pytest.mark.parametrize("name", ["dcgan", "acgan"])
+def test_resume_continues_exactly(name: str, gan_runs: dict[str, Path], tmp_path: Path) -> None:
+    half = genzoo.train(name, data="cartoon", overrides=TINY, steps=4, out=tmp_path / "half")
+    resumed = genzoo.train(resume=half.run_dir, steps=8)
+    a, b = _weights(gan_runs[name] / "model.safetensors"), _weights(resumed.run_dir / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def _class_folder(root: Path) -> Path:
+    rng = np.random.default_rng(0)
+    for name, colour in {"red": (220, 30, 30), "blue": (30, 30, 220)}.items():
+        (root / name).mkdir(parents=True)
+        for i in range(12):
+            pixels = np.clip(np.array(colour) + rng.integers(-20, 20, (SIZE, SIZE, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(root / name / f"{i}.png")
+    return root
+
+
+def test_acgan_on_an_image_folder_conditions_on_class(tmp_path: Path, runner: CliRunner) -> None:
+    folder = _class_folder(tmp_path / "colours")
+    overrides = [*TINY, "batch_size=8", "attributes=[class]"]
+    run = genzoo.train("acgan", data=str(folder), overrides=overrides, steps=4, out=tmp_path / "run").run_dir
+    assert checkpoint.read_header(run / "model.safetensors").config["values"] == {"class": ["blue", "red"]}
+    _ok(runner, "sample", str(run), "-n", "2", "--attr", "class=red", "-o", str(tmp_path / "red.png"))
+    with pytest.raises(ConfigError, match="Valid attributes: class"):
+        genzoo.train("acgan", data=str(folder), overrides=[*TINY, "batch_size=8"], steps=2, out=tmp_path / "bad")
+
+
+# ---- the sample command ---------------------------------------------------------------------------------------------
+
+
+def test_sample_command_attr_pairs_interpolate(runner: CliRunner, gan_runs: dict[str, Path], tmp_path: Path) -> None:
+    acgan, dcgan = str(gan_runs["acgan"]), str(gan_runs["dcgan"])
+    out = tmp_path / "s.png"
+    _ok(runner, "sample", acgan, "-n", "5", "--attr", "hair_color=blue", "--attr", "glasses=yes", "-o", str(out))
+    assert Image.open(out).size == _grid_size(1, 5)
+    text = _ok(runner, "sample", acgan, "--pairs", "hair_color", "-n", "3", "--attr", "glasses=no", "-o", str(out))
+    assert Image.open(out).size == _grid_size(3, 6)
+    assert "hair_color = black, brown, blonde, red, blue, pink" in " ".join(text.split())
+    _ok(runner, "sample", acgan, "--interpolate", "5", "-n", "2", "--attr", "glasses=yes", "-o", str(out))
+    assert Image.open(out).size == _grid_size(2, 5)
+    _ok(runner, "sample", dcgan, "--interpolate", "4", "-n", "3", "--linear", "-o", str(out))
+    assert Image.open(out).size == _grid_size(3, 4)
+    _ok(runner, "sample", dcgan, "-n", "12", "-o", str(out))
+    assert Image.open(out).size == _grid_size(2, 8)
+
+
+def test_interpolate_a_vae(runner: CliRunner, tiny_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "vae.png"
+    _ok(runner, "sample", str(tiny_run), "--interpolate", "6", "-n", "2", "-o", str(out))
+    assert Image.open(out).size == _grid_size(2, 6)
+
+
+def test_sample_command_errors_list_what_is_valid(runner: CliRunner, gan_runs: dict[str, Path], tiny_run: Path) -> None:
+    acgan = str(gan_runs["acgan"])
+    text = _fails(runner, "sample", acgan, "--attr", "hair=blue")
+    assert "no attribute 'hair'" in text
+    assert "hair_color (black, brown, blonde, red, blue, pink); glasses (no, yes)" in text
+    text = _fails(runner, "sample", acgan, "--attr", "hair_color=green")
+    assert "no value 'green'. Valid values: black, brown, blonde, red, blue, pink" in text
+    assert "Valid values: no, yes" in _fails(runner, "sample", acgan, "--pairs", "hair_color", "--attr", "glasses=2")
+    assert "no attribute 'mouth'" in _fails(runner, "sample", acgan, "--pairs", "mouth")
+    assert "write name=value" in _fails(runner, "sample", acgan, "--attr", "glasses")
+    assert "not both" in _fails(runner, "sample", acgan, "--pairs", "glasses", "--interpolate", "3")
+    text = _fails(runner, "sample", str(gan_runs["dcgan"]), "--attr", "hair_color=blue")
+    assert "dcgan is not conditional" in text and "Conditional models: acgan" in text
+    assert "vae-conv is not conditional" in _fails(runner, "sample", str(tiny_run), "--pairs", "glasses")
