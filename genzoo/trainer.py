@@ -308,7 +308,7 @@ class Trainer:
                         metrics.write(json.dumps(line) + "\n")
                         metrics.flush()
                         sums, window = {}, 0
-                        ui.losses(last)
+                        ui.losses(done, last)
                     if done % t.preview_every == 0 or done == total:
                         self._save_preview(model, fixed, done)
                     if done % t.checkpoint_every == 0 or done == total:

@@ -140,3 +140,8 @@ def test_training_state_round_trip(tmp_path: Path) -> None:
 def test_pack_refuses_arbitrary_objects() -> None:
     with pytest.raises(TypeError, match="without pickle"):
         checkpoint.pack({"f": object()}, {})
+
+
+def test_written_files_are_readable_by_others(tmp_path: Path) -> None:
+    path = _save(_tiny(), tmp_path / "m.safetensors")
+    assert path.stat().st_mode & 0o044 == 0o044  # group and others may read (with the usual umask 022)

@@ -35,6 +35,7 @@ class TrainProgress:
         )
         self._data: dict[str, TaskID] = {}
         self._train: TaskID | None = None
+        self._total = 0
 
     def __enter__(self) -> TrainProgress:
         self._progress.__enter__()
@@ -53,13 +54,18 @@ class TrainProgress:
         self._progress.console.print(f"[yellow]note:[/] {text}", highlight=False)
 
     def start(self, total: int, completed: int) -> None:
+        self._total = total
         self._train = self._progress.add_task("training", total=total, completed=completed, losses="")
 
     def advance(self, completed: int) -> None:
         if self._train is not None:
             self._progress.update(self._train, completed=completed)
 
-    def losses(self, values: dict[str, float]) -> None:
-        if self._train is not None:
-            text = "  ".join(f"{k} {v:.4g}" for k, v in values.items())
-            self._progress.update(self._train, losses=text)
+    def losses(self, step: int, values: dict[str, float]) -> None:
+        if self._train is None:
+            return
+        text = "  ".join(f"{k} {v:.4g}" for k, v in values.items())
+        self._progress.update(self._train, losses=text)
+        console = self._progress.console
+        if self.enabled and not console.is_terminal:  # a log file gets a line per logging step instead of a bar
+            console.print(f"step {step}/{self._total}  {text}", highlight=False)
