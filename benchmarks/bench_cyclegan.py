@@ -22,6 +22,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -29,6 +30,7 @@ import torch
 import genzoo
 from genzoo.config import build_run_config
 from genzoo.data.core import ImageSet, Split
+from genzoo.models.cyclegan.model import CycleGAN
 from genzoo.registry import models
 from genzoo.runs import RunDir
 from genzoo.trainer import Trainer, resolve_precision
@@ -39,8 +41,9 @@ PAPER = ["n_blocks=9", "width=64", "disc_width=64", "image_size=64"]
 def bare_step_loop(batch_size: int, steps: int, a_images: torch.Tensor, b_images: torch.Tensor) -> float:
     """img/s of a plain fp32 CycleGAN loop (the reference algorithm) over float tensors in memory."""
     torch.manual_seed(0)
-    model = genzoo.create("cyclegan-resnet", n_blocks=9, width=64, disc_width=64, image_size=64).train()
+    model = cast(CycleGAN, genzoo.create("cyclegan-resnet", n_blocks=9, width=64, disc_width=64, image_size=64))
     g_ab, g_ba, d_a, d_b = model.G_AB, model.G_BA, model.D_A, model.D_B
+    model.train()
     betas = (0.5, 0.999)
     opt_g = torch.optim.Adam(itertools.chain(g_ab.parameters(), g_ba.parameters()), lr=2e-4, betas=betas)
     opt_d = torch.optim.Adam(itertools.chain(d_a.parameters(), d_b.parameters()), lr=2e-4, betas=betas)

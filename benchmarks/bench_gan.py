@@ -32,11 +32,8 @@ def bare_loop(name: str, size: int, batch_size: int, steps: int, images: torch.T
     torch.manual_seed(0)
     model = genzoo.create(name, image_size=size).train()
     G, D, sizes = model.generator, model.discriminator, model.sizes
-    opt_g = torch.optim.Adam([*G.parameters(), *model.embeddings.parameters()], lr=2e-4, betas=(0.5, 0.999))
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
-
-    def g_input(z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return torch.cat([z, *(emb(labels[:, k]) for k, emb in enumerate(model.embeddings))], 1)
 
     def cls(out: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         parts = out[:, 1:].split(sizes, 1)
@@ -45,7 +42,7 @@ def bare_loop(name: str, size: int, batch_size: int, steps: int, images: torch.T
     def step() -> None:
         idx = torch.randint(len(images), (batch_size,))
         x, labels = images[idx] * 2 - 1, attrs[idx]
-        fake = G(g_input(torch.randn(batch_size, model.latent_dim), labels))
+        fake = G(torch.randn(batch_size, model.latent_dim), labels)
         out_real, out_fake = D(x), D(fake.detach())
         loss_d = F.binary_cross_entropy_with_logits(out_real[:, 0], torch.ones(batch_size))
         loss_d = loss_d + F.binary_cross_entropy_with_logits(out_fake[:, 0], torch.zeros(batch_size))

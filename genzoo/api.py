@@ -89,6 +89,17 @@ def load(source: str | Path, *, device: str = "cpu", root: Path = DEFAULT_ROOT) 
     return model.to(resolve_device(device)).eval()
 
 
+def require(source: str | Path, capability: str, root: Path = DEFAULT_ROOT) -> None:
+    """Fail early, before looking for weights, when the model behind ``source`` cannot do ``capability``."""
+    from genzoo.errors import CapabilityError
+
+    name = str(source) if str(source) in models and not Path(source).exists() else resolve_weights(source, root).model
+    entry = models.get(name)
+    if capability not in entry.capabilities:
+        hint = " Use `genzoo translate` for it." if "translate" in entry.capabilities else ""
+        raise CapabilityError(f"{name} cannot {capability}. It can: {', '.join(sorted(entry.capabilities))}.{hint}")
+
+
 def run_config(
     name: str,
     *,

@@ -132,7 +132,8 @@ def resolve_weights(source: str | Path, root: Path = DEFAULT_ROOT) -> Checkpoint
         if runs:
             return read_header(runs[-1].weights)
         raise CheckpointError(
-            f"No finished run of {name} in {root}/. Train one first: `genzoo train {name} --data cartoon`, "
+            f"No finished run of {name} in {root}/. Train one first: `genzoo train {name} --data cartoon"
+            f"{' --to anime' if 'translate' in models.get(name).capabilities else ''}`, "
             f"or give a run directory or a .safetensors file."
         )
     if path.suffix or "/" in name:

@@ -147,7 +147,11 @@ def translate_files(
     root: Path = DEFAULT_ROOT,
 ) -> list[Path]:
     """Translate image files (or folders) into domain ``to`` with the model at ``source`` (a model name, run directory
-    or .safetensors file); returns the written files. Every input is read before anything is written."""
+    or .safetensors file); returns the written files.
+
+    Images are read, translated and written ``CHUNK`` at a time, so memory stays small for any number of files; a
+    wrong ``to`` fails before anything is written, an unreadable file stops the command with its name.
+    """
     from genzoo.api import load
     from genzoo.models.base import image_tensor
     from genzoo.report.images import save_grid, to_uint8
@@ -155,13 +159,13 @@ def translate_files(
     model = load(source, device=device, root=root)
     jobs = plan(inputs, out)
     size = model.config.image_size
-    read = [read_input(job.source, size, keep_size) for job in jobs]
-    arrays, originals = np.stack([r[0] for r in read]), [r[1] for r in read]
     shown: list[torch.Tensor] = []
     for start in range(0, len(jobs), CHUNK):
-        x = image_tensor(arrays[start : start + CHUNK])
+        chunk = jobs[start : start + CHUNK]
+        read = [read_input(job.source, size, keep_size) for job in chunk]
+        x = image_tensor(np.stack([array for array, _ in read]))
         y = translate(model, x, to)
-        for job, picture, original in zip(jobs[start:], to_uint8(y), originals[start:], strict=False):
+        for job, picture, (_, original) in zip(chunk, to_uint8(y), read, strict=True):
             write_image(picture, job.target, original if keep_size else (size, size))
         if grid is not None and start < GRID_LIMIT:
             shown += [x, y]

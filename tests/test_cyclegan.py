@@ -472,3 +472,16 @@ def test_import_refuses_what_is_not_a_reference_generator(tmp_path: Path, runner
     (tmp_path / "junk.pth").write_bytes(b"\x00" * 100)
     text = _fails(runner, "import-weights", "cyclegan-resnet", str(tmp_path / "junk.pth"))
     assert "cannot be read as a state dict" in text
+
+
+def test_a_translator_name_is_refused_before_any_weights_are_sought(tmp_path: Path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from genzoo.cli import app
+
+    monkeypatch.chdir(tmp_path)  # no runs/ here: the refusal must not depend on finding weights
+    result = CliRunner().invoke(app, ["reconstruct", "cyclegan-resnet"])
+    assert result.exit_code == 2
+    assert "cyclegan-resnet cannot reconstruct. It can: translate. Use `genzoo translate`" in " ".join(
+        result.output.split()
+    )

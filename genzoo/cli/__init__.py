@@ -298,9 +298,10 @@ def reconstruct(
     device: Annotated[str, typer.Option(help="cpu, auto, cuda, cuda:N or mps.")] = "cpu",
 ) -> None:
     """Reconstruct images (yours, or held-out ones) and save inputs and reconstructions side by side."""
-    from genzoo.api import load, load_inputs
+    from genzoo.api import load, load_inputs, require
     from genzoo.report.images import save_grid
 
+    require(source, "reconstruct")
     model = load(source, device=device)
     x = load_inputs(model, images or [], n)
     recon = model.reconstruct(x.to(model.device))

@@ -30,8 +30,7 @@ def translate(
 ) -> None:
     """Translate images into another domain (e.g. cartoon → anime) with a translator such as cyclegan-resnet.
 
-    Inputs of any size are centre-cropped and resized to the model's size; --keep-size translates the whole picture
-    and scales the result back to the input's size.
+    Inputs of any size are centre-cropped to a square at the model's size; with --keep-size, the whole picture.
     """
     from genzoo.translation import translate_files
 
@@ -55,12 +54,14 @@ def import_weights(
     overrides: Annotated[
         list[str] | None,
         typer.Option(
-            "--set", "-s", help="Config field, e.g. image_size=256 (default) or domains=[horse,zebra] (repeatable)."
+            "--set", "-s", help="Config field, e.g. image_size=256 (default) or domains=\\[horse,zebra] (repeatable)."
         ),
     ] = None,
 ) -> None:
-    """Convert a generator saved by the reference PyTorch CycleGAN (junyanz/pytorch-CycleGAN-and-pix2pix) into a
-    genzoo checkpoint. The file is read with torch.load(weights_only=True): tensors only, nothing else unpickled."""
+    """Convert a generator of the reference PyTorch CycleGAN (pytorch-CycleGAN-and-pix2pix) to a genzoo checkpoint.
+
+    The file is read with torch.load(weights_only=True): tensors only, nothing else is unpickled.
+    """
     from genzoo.checkpoint import read_header
     from genzoo.translation import import_reference_weights
 

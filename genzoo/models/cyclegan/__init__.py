@@ -33,6 +33,7 @@ class CycleGANConfig(ModelConfig):
     """Fields shared by both CycleGANs: discriminators, losses, optimiser, schedule, and the two domains."""
 
     min_image_size: ClassVar[int] = 32
+    model_example: ClassVar[str] = "cyclegan-resnet"  # the model name used in messages
     domains: tuple[str, str] | None = Field(
         None, description="Names of the domains (A, B), filled from --data and --to at training time."
     )
@@ -65,10 +66,9 @@ class CycleGANConfig(ModelConfig):
         return self
 
     def check_data(self, data: DataConfig) -> None:
+        """A CycleGAN needs a second domain: refuse a run without ``data.to`` before any image is loaded."""
         if data.to is None:
-            raise ConfigError(TO_HINT.format(name=self.family_example))
-
-    family_example: ClassVar[str] = "cyclegan-resnet"
+            raise ConfigError(TO_HINT.format(name=self.model_example))
 
     def adapt_to_data(self, info: Mapping[str, Any]) -> CycleGANConfig:
         """Fill ``domains`` with the names of the source and target data (kept when already set)."""
@@ -76,7 +76,7 @@ class CycleGANConfig(ModelConfig):
             return self
         names = list(info.get("domains") or [])
         if len(names) != 2:
-            raise ConfigError(TO_HINT.format(name=self.family_example))
+            raise ConfigError(TO_HINT.format(name=self.model_example))
         if names[0] == names[1]:
             data = info.get("data") or {}
             names = [str(data.get("name")), str(data.get("to"))]
@@ -91,7 +91,7 @@ class CycleGANConfig(ModelConfig):
 class ResnetCycleGANConfig(CycleGANConfig):
     """ResNet generators: 7×7 stem, two stride-2 downsamplings, ``n_blocks`` residual blocks, two upsamplings."""
 
-    family_example: ClassVar[str] = "cyclegan-resnet"
+    model_example: ClassVar[str] = "cyclegan-resnet"
     n_blocks: int = Field(6, ge=0, description="Residual blocks of each generator (paper: 9 at 256 px, 6 at 128).")
     upsample: Literal["transpose", "resize"] = Field(
         "transpose",
@@ -103,7 +103,7 @@ class ResnetCycleGANConfig(CycleGANConfig):
 class UnetCycleGANConfig(CycleGANConfig):
     """U-Net generators: ``depth`` stride-2 levels with skip connections (the reference's unet_128/unet_256)."""
 
-    family_example: ClassVar[str] = "cyclegan-unet"
+    model_example: ClassVar[str] = "cyclegan-unet"
     depth: int | None = Field(
         None,
         ge=2,
@@ -127,12 +127,14 @@ class UnetCycleGANConfig(CycleGANConfig):
 
 
 CAPABILITIES = {"translate"}
+# Measured (benchmarks/bench_cyclegan.py, docs/cyclegan.md): the default cyclegan-resnet at 64 px runs about 2.2
+# steps/s of batch 4 on 2 CPU cores with bf16 autocast, so 3000 steps take about 23 minutes.
 TRAIN_DEFAULTS: dict[str, object] = {
-    "steps": 6000,
+    "steps": 3000,
     "batch_size": 4,
     "log_every": 50,
-    "preview_every": 1000,
-    "checkpoint_every": 1000,
+    "preview_every": 500,
+    "checkpoint_every": 500,
 }
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import torch
 from torch import Tensor, nn
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 CHANNELS = 3
 MAX_MULT = 8  # channel multipliers stop growing at 8 × width, as in the reference
+GanLossFn = Callable[[Tensor, bool, bool], Tensor]  # a registered "gan" loss: (prediction, real, for_discriminator)
 
 
 # ---- building blocks ----------------------------------------------------------------------------------------------
@@ -165,14 +166,15 @@ class UnetGenerator(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
+        levels = cast(list[UnetLevel], list(self.levels))
         skips, h = [], x
-        for level in self.levels:
+        for level in levels:
             h = level.pre(h)
             skips.append(h)  # activated, as the reference's in-place LeakyReLU leaves it (the up path's ReLU
             # makes that immaterial)
             h = level.down(h)
-        for i in reversed(range(len(self.levels))):
-            h = self.levels[i].up(h)
+        for i in reversed(range(len(levels))):
+            h = levels[i].up(h)
             if i > 0:
                 h = torch.cat([skips[i], h], 1)
         return h
@@ -309,7 +311,7 @@ class CycleGAN(GenerativeModel):
         seed_a, seed_b = torch.randint(2**62, (2,)).tolist()
         self.pool_A = ImagePool(config.pool_size, seed_a)
         self.pool_B = ImagePool(config.pool_size, seed_b)
-        self.gan_loss = get_loss(config.gan_loss, "gan")
+        self.gan_loss = cast(GanLossFn, get_loss(config.gan_loss, "gan"))
 
     # ---- domains ---------------------------------------------------------------------------------------------------
 

@@ -33,6 +33,9 @@ class GANConfig(ModelConfig):
     lr: float = Field(2e-4, gt=0, description="Adam learning rate of both networks.")
     beta1: float = Field(0.5, ge=0, lt=1, description="Adam beta1.")
     beta2: float = Field(0.999, ge=0, lt=1, description="Adam beta2.")
+    ema: float = Field(
+        0.999, ge=0, lt=1, description="Decay of the generator's weight average that samples; 0: no average."
+    )
 
 
 class DCGANConfig(GANConfig):
@@ -53,8 +56,8 @@ class ACGANConfig(GANConfig):
     values: dict[str, list[str]] = Field(
         {}, description="Value names of each conditioned attribute; filled from the training data."
     )
-    embedding: Literal["concat", "sum"] = Field(
-        "concat", description="concat: z and one embedding per attribute side by side; sum: embeddings added to z."
+    embedding: Literal["sum", "concat"] = Field(
+        "sum", description="sum: latent-sized embeddings added to z; concat: one embedding per attribute beside z."
     )
     embed_dim: int = Field(16, gt=0, description="Size of each attribute embedding with embedding=concat.")
     cls_weight: float = Field(1.0, ge=0, description="Weight of the auxiliary classification loss.")

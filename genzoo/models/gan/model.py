@@ -9,11 +9,14 @@ One training step (the DCGAN recipe, with separate real and fake batches through
 2. the discriminator learns real vs fake (``adv_D``) and, for an acgan, to classify the real images' attributes
    (``cls_real``, cross-entropy averaged over attributes; its classifier is trained on real images only);
 3. the generator learns to be called real (``adv_G``) and, for an acgan, to be classified as the values it was asked
-   for (``cls_fake``). The discriminator's parameters are frozen for this backward pass.
+   for (``cls_fake``). The discriminator's parameters are frozen for this backward pass;
+4. a moving average of the generator's weights (``ema``; Yazıcı et al., 2019) is updated. Samples come from it: it
+   averages away much of the high-frequency noise that a GAN generator's weights oscillate through.
 """
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 from collections.abc import Sequence
@@ -46,11 +49,21 @@ def layer_widths(config: GANConfig) -> list[int]:
 
 
 class Generator(nn.Module):
-    """``(N, in_dim)`` → ``(N, 3, size, size)`` in ``[-1, 1]``: a 4×4 transposed convolution from the vector, then
-    stride-2 transposed convolutions with BatchNorm and ReLU, and tanh."""
+    """Noise ``z`` ``(N, latent_dim)`` and attribute values ``(N, K)`` → ``(N, 3, size, size)`` in ``[-1, 1]``.
 
-    def __init__(self, in_dim: int, config: GANConfig) -> None:
+    The input vector is ``z`` with one embedding per attribute beside it (``concat``) or added to it (``sum``); a 4×4
+    transposed convolution makes a 4×4 map of it, then stride-2 transposed convolutions with BatchNorm and ReLU, and a
+    last one to RGB with tanh.
+    """
+
+    def __init__(
+        self, config: GANConfig, sizes: Sequence[int] = (), embedding: str = "sum", embed_dim: int = 16
+    ) -> None:
         super().__init__()
+        self.embedding = embedding
+        dim = embed_dim if embedding == "concat" else config.latent_dim
+        self.embeddings = nn.ModuleList(nn.Embedding(n, dim) for n in sizes)
+        in_dim = config.latent_dim + (dim * len(sizes) if embedding == "concat" else 0)
         widths = layer_widths(config)[::-1]
         layers: list[nn.Module] = [
             nn.ConvTranspose2d(in_dim, widths[0], BOTTOM, 1, 0, bias=False),
@@ -62,8 +75,17 @@ class Generator(nn.Module):
         layers += [nn.ConvTranspose2d(widths[-1], 3, 4, 2, 1), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
-    def forward(self, v: Tensor) -> Tensor:
-        return self.net(v[:, :, None, None])
+    def condition(self, z: Tensor, labels: Tensor | None) -> Tensor:
+        """The input vector from noise ``z`` and attribute values ``labels`` (None without attributes)."""
+        if labels is None or not len(self.embeddings):
+            return z
+        codes = [emb(labels[:, k]) for k, emb in enumerate(self.embeddings)]
+        if self.embedding == "concat":
+            return torch.cat([z, *codes], 1)
+        return z + torch.stack(codes).sum(0)
+
+    def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        return self.net(self.condition(z, labels)[:, :, None, None])
 
 
 class Discriminator(nn.Module):
@@ -105,7 +127,8 @@ class GAN(GenerativeModel):
     """A DCGAN; conditioned on attributes when ``values`` (attribute → value names, in order) is not empty.
 
     ``embedding``: ``concat`` puts one ``embed_dim``-sized embedding per attribute beside the noise; ``sum`` adds
-    latent-sized embeddings to it. ``cls_weight`` weighs the auxiliary classification losses.
+    latent-sized embeddings to it. ``cls_weight`` weighs the auxiliary classification losses. With ``config.ema``,
+    ``generator_ema`` keeps a moving average of the generator's weights, and sampling uses it.
     """
 
     pixel_range = "symmetric"
@@ -115,21 +138,19 @@ class GAN(GenerativeModel):
         self,
         config: GANConfig,
         values: dict[str, list[str]] | None = None,
-        embedding: str = "concat",
+        embedding: str = "sum",
         embed_dim: int = 16,
         cls_weight: float = 1.0,
     ) -> None:
         super().__init__(config)
         self.values = {a: list(v) for a, v in (values or {}).items()}
         self.sizes = [len(v) for v in self.values.values()]
-        self.embedding, self.cls_weight = embedding, cls_weight
-        dim = embed_dim if embedding == "concat" else config.latent_dim
-        self.embeddings = nn.ModuleList(nn.Embedding(n, dim) for n in self.sizes)
-        in_dim = config.latent_dim + (dim * len(self.sizes) if embedding == "concat" else 0)
-        self.generator = Generator(in_dim, config)
+        self.cls_weight = cls_weight
+        self.generator = Generator(config, self.sizes, embedding, embed_dim)
         self.discriminator = Discriminator(config, 1 + sum(self.sizes))
         self.generator.apply(dcgan_init)
         self.discriminator.apply(dcgan_init)
+        self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False) if config.ema > 0 else None
         self.adversarial = get_loss(config.gan_loss, "gan")
 
     # -- latent and conditions ------------------------------------------------------------------------------------
@@ -141,15 +162,6 @@ class GAN(GenerativeModel):
     @property
     def condition_values(self) -> dict[str, list[str]]:
         return {a: list(v) for a, v in self.values.items()}
-
-    def generator_input(self, z: Tensor, labels: Tensor | None) -> Tensor:
-        """The generator's input vector from noise ``z`` and attribute values ``labels`` ``(N, K)``."""
-        if labels is None:
-            return z
-        codes = [emb(labels[:, k]) for k, emb in enumerate(self.embeddings)]
-        if self.embedding == "concat":
-            return torch.cat([z, *codes], 1)
-        return z + torch.stack(codes).sum(0)
 
     def labels(self, conditions: dict[str, Sequence[int]] | None, n: int) -> Tensor | None:
         """``conditions`` (every attribute: one value index, or one per image) as an ``(n, K)`` long tensor."""
@@ -191,9 +203,8 @@ class GAN(GenerativeModel):
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         betas = (self.config.beta1, self.config.beta2)
-        g_params = [*self.generator.parameters(), *self.embeddings.parameters()]
         return {
-            "generator": torch.optim.Adam(g_params, lr=self.config.lr, betas=betas),
+            "generator": torch.optim.Adam(self.generator.parameters(), lr=self.config.lr, betas=betas),
             "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=self.config.lr, betas=betas),
         }
 
@@ -201,10 +212,23 @@ class GAN(GenerativeModel):
         labels = self.batch_labels(batch)
         z = torch.randn(len(batch.x), self.latent_dim, device=batch.x.device)
         with ctx.autocast():
-            fake = self.generator(self.generator_input(z, labels))
+            fake = self.generator(z, labels)
         logs = self._discriminator_step(batch.x, fake.detach(), labels, ctx)
         logs.update(self._generator_step(fake, labels, ctx))
+        self._update_average(ctx.global_step)
         return logs
+
+    @torch.no_grad()
+    def _update_average(self, step: int) -> None:
+        """Move the averaged generator towards the trained one; its decay ramps up over the first steps (so that
+        it forgets the initial weights fast) to ``config.ema``. BatchNorm statistics are copied."""
+        if self.generator_ema is None:
+            return
+        decay = min(self.config.ema, (1 + step) / (10 + step))
+        for avg, p in zip(self.generator_ema.parameters(), self.generator.parameters(), strict=True):
+            avg.lerp_(p, 1 - decay)
+        for avg, b in zip(self.generator_ema.buffers(), self.generator.buffers(), strict=True):
+            avg.copy_(b)
 
     def _classification(self, logits: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
         """Cross-entropy of the class heads, averaged over attributes, and their mean accuracy."""
@@ -248,8 +272,10 @@ class GAN(GenerativeModel):
 
     @torch.no_grad()
     def decode(self, z: Tensor, conditions: dict[str, Sequence[int]] | None = None) -> Tensor:
+        """Images from noise (and conditions), by the averaged generator when there is one."""
         z = z.to(self.device, torch.float32)
-        return self.to_unit(self.generator(self.generator_input(z, self.labels(conditions, len(z)))).float())
+        generator = self.generator_ema if self.generator_ema is not None else self.generator
+        return self.to_unit(generator(z, self.labels(conditions, len(z))).float())
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator, conditions: dict[str, Sequence[int]] | None = None) -> Tensor:
