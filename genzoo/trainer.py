@@ -394,19 +394,23 @@ class Trainer:
         streams: dict[str, BatchStream],
         step: int,
     ) -> Path:
-        path = checkpoint.save(
-            self.dir.checkpoint_path(step),
+        path = self._write(self.dir.checkpoint_path(step), model, step, self._state(model, ctx, schedulers, streams))
+        for old in self.dir.checkpoint_files()[: -self.run.train.keep_checkpoints]:
+            old.unlink(missing_ok=True)
+        return path
+
+    def _write(self, path: Path, model: GenerativeModel, step: int, state: dict[str, Any] | None = None) -> Path:
+        """A self-describing checkpoint of ``model`` at ``step`` (resumable when ``state`` is given)."""
+        return checkpoint.save(
+            path,
             model_name=self.run.name,
             config=self.run.model.model_dump(mode="json"),
             weights=model.state_dict(),
             step=step,
             run=self.run.to_json(),
             extra=model.data_info,
-            state=self._state(model, ctx, schedulers, streams),
+            state=state,
         )
-        for old in self.dir.checkpoint_files()[: -self.run.train.keep_checkpoints]:
-            old.unlink(missing_ok=True)
-        return path
 
     def _start(
         self, model: GenerativeModel, ctx: StepContext, schedulers: dict[str, Any], streams: dict[str, BatchStream]
@@ -499,15 +503,7 @@ class Trainer:
     ) -> None:
         from genzoo.report.artefacts import write_run_artefacts
 
-        checkpoint.save(
-            self.dir.weights,
-            model_name=self.run.name,
-            config=self.run.model.model_dump(mode="json"),
-            weights=model.state_dict(),
-            step=total,
-            run=self.run.to_json(),
-            extra=model.data_info,
-        )
+        self._write(self.dir.weights, model, total)
         summary = {
             "steps": total,
             "seconds": round(seconds, 2),

@@ -30,6 +30,26 @@ def genzoo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
+def cli_ok(runner: CliRunner, *args: str) -> str:
+    """Run the CLI; it must succeed. Returns what it printed."""
+    from genzoo.cli import app
+
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def cli_fails(runner: CliRunner, *args: str, code: int = 2) -> str:
+    """Run the CLI; it must fail with ``code`` and one message, no traceback. Returns the message, one line."""
+    from genzoo.cli import app
+
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    return " ".join(result.output.split())
+
+
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()

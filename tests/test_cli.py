@@ -12,22 +12,9 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from genzoo.cli import app
-from tests.conftest import TINY
+from tests.conftest import TINY, cli_fails, cli_ok
 
-
-def _ok(runner: CliRunner, *args: str) -> str:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def _fails(runner: CliRunner, *args: str, code: int = 2) -> str:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    return " ".join(result.output.split())
+_ok, _fails = cli_ok, cli_fails
 
 
 def test_help_and_list_do_not_import_torch() -> None:

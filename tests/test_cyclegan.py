@@ -25,6 +25,7 @@ from genzoo.models.cyclegan.model import ImagePool
 from genzoo.registry import get_loss
 from genzoo.runs import RunDir
 from genzoo.trainer import StepContext
+from tests.conftest import cli_fails, cli_ok
 
 TINY = [
     "image_size=32",
@@ -66,17 +67,7 @@ def _tiny(name: str, size: int = 32, **fields: Any) -> Any:
     return genzoo.create(name, **{**base, **fields})
 
 
-def _ok(runner: CliRunner, *args: str) -> str:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def _fails(runner: CliRunner, *args: str) -> str:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code != 0, result.output
-    assert "Traceback" not in result.output
-    return " ".join(result.output.split())
+_ok, _fails = cli_ok, cli_fails
 
 
 # ---- networks --------------------------------------------------------------------------------------------------------
@@ -477,7 +468,6 @@ def test_import_refuses_what_is_not_a_reference_generator(tmp_path: Path, runner
 def test_a_translator_name_is_refused_before_any_weights_are_sought(tmp_path: Path, monkeypatch) -> None:
     from typer.testing import CliRunner
 
-    from genzoo.cli import app
 
     monkeypatch.chdir(tmp_path)  # no runs/ here: the refusal must not depend on finding weights
     result = CliRunner().invoke(app, ["reconstruct", "cyclegan-resnet"])
