@@ -270,6 +270,7 @@ def sample(
     if pairs is not None and interpolate is not None:
         raise GenzooError("Give --pairs or --interpolate, not both.")
     conditions = _parse_attrs(attr or [])
+    api.require(source, "sample")
     model = api.load(source, device=device)
     if pairs is not None:
         rows, names = api.attribute_pairs(model, pairs, n, seed, conditions)
