@@ -6,6 +6,7 @@ process so that machine noise hits both alike, repeating each configuration and 
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import tempfile
 import time
@@ -21,6 +22,7 @@ from genzoo.runs import RunDir
 from genzoo.trainer import Trainer, resolve_precision
 
 WARMUP = 3
+WINDOW = 3
 
 
 def random_images(n: int, size: int, seed: int = 0) -> tuple[np.ndarray, torch.Tensor]:
@@ -31,13 +33,16 @@ def random_images(n: int, size: int, seed: int = 0) -> tuple[np.ndarray, torch.T
 
 
 def bare_rate(step: Callable[[], None], batch_size: int, steps: int) -> float:
-    """img/s of ``step()`` (one training step on ``batch_size`` images), after ``WARMUP`` untimed steps."""
+    """img/s of ``step()`` (one training step on ``batch_size`` images): ``batch_size`` over the median time of
+    ``steps`` timed steps, after ``WARMUP`` untimed ones. The median ignores steps slowed by other processes."""
     for _ in range(WARMUP):
         step()
-    start = time.perf_counter()
+    times = []
     for _ in range(steps):
+        start = time.perf_counter()
         step()
-    return steps * batch_size / (time.perf_counter() - start)
+        times.append(time.perf_counter() - start)
+    return batch_size / statistics.median(times)
 
 
 def trainer_rate(
@@ -50,26 +55,29 @@ def trainer_rate(
 ) -> float:
     """img/s of genzoo's Trainer loop (uint8 batches, step, logging, NaN guard), after ``WARMUP`` steps.
 
-    Measured from the ``seconds`` of the metrics lines at step ``WARMUP`` and at the end; the final preview,
-    checkpoint and run artefacts, written once per run, are not part of the steady-state rate.
+    The run logs every ``WINDOW`` steps; each pair of consecutive ``metrics.jsonl`` lines after the warm-up gives
+    the rate of one window (from their ``seconds``), and the median window is reported, so that the final
+    preview, checkpoint and run artefacts, written once per run, and windows slowed by other processes are left
+    out. ``steps`` is rounded up to whole windows.
     """
+    windows = max(1, -(-steps // WINDOW))
     run = build_run_config(
         name,
         overrides=[
             *overrides,
             f"batch_size={batch_size}",
-            f"steps={steps + WARMUP}",
+            f"steps={WARMUP + windows * WINDOW}",
             f"precision={precision}",
-            f"log_every={WARMUP}",
+            f"log_every={WINDOW}",
             "preview_every=100000",
             "checkpoint_every=100000",
         ],
     )
     with tempfile.TemporaryDirectory() as tmp:
         result = Trainer(run, Path(tmp) / "run", progress=False, data={"x": split}).fit()
-        lines = RunDir(result.run_dir).read_metrics()
-    first, last = lines[0], lines[-1]
-    return (last["step"] - first["step"]) * batch_size / (last["seconds"] - first["seconds"])
+        lines = [m for m in RunDir(result.run_dir).read_metrics() if m["step"] >= WARMUP]
+    rates = [(b["step"] - a["step"]) * batch_size / (b["seconds"] - a["seconds"]) for a, b in itertools.pairwise(lines)]
+    return statistics.median(rates)
 
 
 def image_split(uint8: np.ndarray, attributes: np.ndarray | None = None, schema: dict | None = None) -> Split:

@@ -4,7 +4,7 @@ Both train the same networks (genzoo's default dcgan / acgan, 64 px unless ``--s
 interleaved in one process so that machine noise hits both alike; each configuration is repeated and the median is
 reported.
 
-    python benchmarks/bench_gan.py [--steps 10] [--repeats 3] [--batch-size 64] [--size 64] [--models dcgan acgan]
+    python benchmarks/bench_gan.py [--steps 12] [--repeats 3] [--batch-size 64] [--size 64] [--models dcgan acgan]
 
 The bare loop is the PyTorch DCGAN example's step: float tensors already in memory, random batches; the
 discriminator on a real and a fake batch, Adam; the generator through the discriminator, Adam (the discriminator's
@@ -62,7 +62,7 @@ def bare_loop(name: str, size: int, batch_size: int, steps: int, images: torch.T
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--size", type=int, default=64)

@@ -42,6 +42,7 @@ class ConvVAEConfig(VAEConfig):
 
 class MLPVAEConfig(VAEConfig):
     image_size: int = Field(32, description="Side of the square images in pixels: a power of two.")
+    lr: float = Field(1e-3, gt=0, description="Adam learning rate (2e-3 diverges with bce and KL warm-up).")
     hidden: list[int] = Field([1024, 512], min_length=1, description="Widths of the hidden layers of the encoder.")
 
 

@@ -80,6 +80,7 @@ class VAE(GenerativeModel):
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         mu, logvar = self.encoder(x).chunk(2, dim=1)
+        logvar = logvar.clamp(-30.0, 20.0)  # exp() must stay finite while the KL weight is still near zero
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
         return self.decoder(z), mu, logvar
 
