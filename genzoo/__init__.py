@@ -8,16 +8,30 @@ The registries themselves are ``genzoo.registry.models``, ``.losses`` and ``.dat
 """
 
 from genzoo._version import __version__
-from genzoo.api import create, evaluate, info, list_models, load, load_weights, run_config, sample, train
+from genzoo.api import (
+    attribute_pairs,
+    create,
+    evaluate,
+    info,
+    interpolate,
+    list_models,
+    load,
+    load_weights,
+    run_config,
+    sample,
+    train,
+)
 from genzoo.errors import GenzooError
 from genzoo.registry import register_dataset, register_loss, register_model
 
 __all__ = [
     "GenzooError",
     "__version__",
+    "attribute_pairs",
     "create",
     "evaluate",
     "info",
+    "interpolate",
     "list_models",
     "load",
     "load_weights",
