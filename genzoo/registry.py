@@ -192,9 +192,6 @@ class Registry(Generic[E]):
             self._load_plugin(name)
         return [self._entries[n] for n in sorted(self._entries) if pattern is None or fnmatch.fnmatchcase(n, pattern)]
 
-    def filter(self, predicate: Callable[[E], bool]) -> list[E]:
-        return [e for e in self.entries() if predicate(e)]
-
     def reset(self) -> None:
         """Forget plugins and errors so that discovery runs again (tests, after installing a plugin)."""
         for name in [n for n, e in self._entries.items() if e.source != BUILTIN]:
