@@ -8,10 +8,10 @@ reported.
 
 The bare loop is the PyTorch DCGAN example's step: float tensors already in memory, random batches; the
 discriminator on a real and a fake batch, Adam; the generator through the discriminator, Adam (the discriminator's
-weight gradients of that pass computed and then cleared). For acgan the discriminator's class heads add the same
-cross-entropy terms as genzoo's. genzoo's Trainer adds uint8 storage and batch conversion, logging, the NaN guard,
-previews and checkpoints, uses bf16 autocast where the CPU supports it (precision auto), and freezes the
-discriminator during the generator's backward pass.
+weight gradients of that pass computed and then cleared). It uses the model's configured GAN loss and learning
+rates. For acgan the discriminator's class heads add the same cross-entropy terms as genzoo's. genzoo's Trainer
+adds uint8 storage and batch conversion, logging, the NaN guard, previews and checkpoints, uses bf16 autocast where
+the CPU supports it (precision auto), and freezes the discriminator during the generator's backward pass.
 """
 
 from __future__ import annotations
@@ -25,15 +25,21 @@ from _common import Table, bare_rate, image_split, print_header, random_images, 
 
 import genzoo
 from genzoo.data.toon import ATTRIBUTES
+from genzoo.registry import get_loss
 
 
 def bare_loop(name: str, size: int, batch_size: int, steps: int, images: torch.Tensor, attrs: torch.Tensor) -> float:
-    """img/s of a plain fp32 GAN loop over float tensors in memory (``attrs``: the conditioned attributes' codes)."""
+    """img/s of a plain fp32 GAN loop over float tensors in memory (``attrs``: the conditioned attributes' codes).
+
+    It uses the model's configured adversarial loss (the registry's function: a few tensor operations) and learning
+    rates, so that both sides do the same math whatever the defaults are.
+    """
     torch.manual_seed(0)
     model = genzoo.create(name, image_size=size).train()
-    G, D, sizes = model.generator, model.discriminator, model.sizes
-    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    G, D, sizes, c = model.generator, model.discriminator, model.sizes, model.config
+    adversarial = get_loss(c.gan_loss, "gan")
+    opt_g = torch.optim.Adam(G.parameters(), lr=c.lr, betas=(c.beta1, c.beta2))
+    opt_d = torch.optim.Adam(D.parameters(), lr=c.d_lr or c.lr, betas=(c.beta1, c.beta2))
 
     def cls(out: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         parts = out[:, 1:].split(sizes, 1)
@@ -44,15 +50,13 @@ def bare_loop(name: str, size: int, batch_size: int, steps: int, images: torch.T
         x, labels = images[idx] * 2 - 1, attrs[idx]
         fake = G(torch.randn(batch_size, model.latent_dim), labels)
         out_real, out_fake = D(x), D(fake.detach())
-        loss_d = F.binary_cross_entropy_with_logits(out_real[:, 0], torch.ones(batch_size))
-        loss_d = loss_d + F.binary_cross_entropy_with_logits(out_fake[:, 0], torch.zeros(batch_size))
+        loss_d = adversarial(out_real[:, :1], True, True) + adversarial(out_fake[:, :1], False, True)
         loss_d = loss_d + (cls(out_real, labels) / len(sizes) if sizes else 0)
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         opt_d.step()
         out = D(fake)
-        loss_g = F.binary_cross_entropy_with_logits(out[:, 0], torch.ones(batch_size))
-        loss_g = loss_g + (cls(out, labels) / len(sizes) if sizes else 0)
+        loss_g = adversarial(out[:, :1], True, False) + (cls(out, labels) / len(sizes) if sizes else 0)
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()

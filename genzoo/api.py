@@ -18,8 +18,10 @@ from genzoo.runs import DEFAULT_ROOT, RunDir, new_run_dir, resolve_weights
 if TYPE_CHECKING:
     import torch
 
+    from genzoo.compare import Comparison
     from genzoo.config import ModelConfig
     from genzoo.models.base import GenerativeModel
+    from genzoo.report.latent import LatentMap
     from genzoo.trainer import TrainResult
 
 
@@ -182,9 +184,16 @@ def sample(model: GenerativeModel, n: int = 64, seed: int = 0, conditions: Condi
         return model.sample(n, torch.Generator().manual_seed(seed), _broadcast(indices, n))
 
 
-def evaluate(source: str | Path, root: Path = DEFAULT_ROOT, progress: bool = False) -> dict[str, Any]:
-    """Every metric that applies to a trained model, on the held-out images of the data it was trained on."""
+def evaluate(
+    source: str | Path, root: Path = DEFAULT_ROOT, progress: bool = True, *, n: int = 1000, seed: int = 0
+) -> dict[str, Any]:
+    """Every metric that applies to a trained model, on the held-out images of the data it was trained on (and, for
+    a translator, of its target domain): ``n`` generated or translated images from ``seed`` against ``n`` held-out
+    ones. Metrics read by the judge train it first when it is not cached yet (a few minutes; a progress bar on
+    stderr with ``progress``). ``docs/metrics.md`` describes every key."""
     from genzoo.data.core import load_data
+    from genzoo.judge import load_judge
+    from genzoo.metrics import JUDGED, capabilities
     from genzoo.metrics import evaluate as run_metrics
 
     header = resolve_weights(source, root)
@@ -192,8 +201,13 @@ def evaluate(source: str | Path, root: Path = DEFAULT_ROOT, progress: bool = Fal
         raise GenzooError(f"{header.path} does not say what data it was trained on; evaluate a run directory.")
     model = load(header.path)
     config = RunConfig.from_json(header.run)
-    split = load_data(config.data, config.model.image_size)
-    return {"model": header.model, "checkpoint": str(header.path), "step": header.step, **run_metrics(model, split)}
+    size = config.model.image_size
+    data = {"x": load_data(config.data, size)}
+    if config.data.to is not None:
+        data["y"] = load_data(config.data, size, domain=config.data.to)
+    judge = load_judge(progress=progress) if capabilities(model) & JUDGED else None
+    metrics = run_metrics(model, data, judge=judge, n=n, seed=seed)
+    return {"model": header.model, "checkpoint": str(header.path), "step": header.step, **metrics}
 
 
 def load_inputs(model: GenerativeModel, paths: Sequence[Path], n: int = 16) -> torch.Tensor:
@@ -357,3 +371,43 @@ def attribute_pairs(
     per_image = {k: [c for c in v for _ in names] for k, v in per_row.items()}
     per_image[attribute] = list(range(len(names))) * n
     return _decode_rows(model, z, per_image), list(names)
+
+
+# ---- latent maps, run reports, comparisons ---------------------------------------------------------------------------
+
+
+def latent_map(
+    source: str | Path,
+    color_by: str | None = None,
+    *,
+    out: str | Path | None = None,
+    n: int = 500,
+    seed: int = 0,
+    method: str = "tsne",
+    device: str = "cpu",
+    root: Path = DEFAULT_ROOT,
+) -> LatentMap:
+    """Encode ``n`` held-out images of a model that encodes, embed them in 2-D (``method``: ``tsne`` or ``pca``) and
+    colour them by the data attribute ``color_by``; drawn into the PNG ``out`` when given. The same ``seed`` gives
+    the same map."""
+    from genzoo.report.latent import run_latent_map
+
+    return run_latent_map(source, color_by, out=out, n=n, seed=seed, method=method, device=device, root=root)
+
+
+def report(run: str | Path, *, evaluate: bool = False) -> Path:
+    """Write ``report.html`` into a run directory; with ``evaluate``, evaluate the model first (stored as
+    ``eval.json``) and show the result."""
+    from genzoo.compare import evaluate_run, finished_run
+    from genzoo.report.html import write_report
+
+    metrics = evaluate_run(finished_run(run)) if evaluate else None
+    return write_report(run, metrics)
+
+
+def compare(runs: Iterable[str | Path], *, evaluate: bool = False) -> Comparison:
+    """The config fields that differ between finished runs and each run's metrics; with ``evaluate``, runs without
+    a current ``eval.json`` are evaluated first."""
+    from genzoo.compare import compare_runs
+
+    return compare_runs(runs, evaluate=evaluate)

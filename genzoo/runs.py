@@ -9,7 +9,8 @@
       previews/            preview grids during training
       model.safetensors    the final weights: its presence marks the run as finished
       summary.json         wall time, throughput, final losses, held-out metrics
-      curves.png, samples.png, reconstructions.png, …
+      curves.png, samples.png, reconstructions.png, translations.png, latent.png, …
+      report.html          all of the above on one self-contained page
 """
 
 from __future__ import annotations

@@ -515,3 +515,23 @@ class Trainer:
         }
         summary.update(write_run_artefacts(model, data, self.dir, seed=self.run.train.seed))
         checkpoint.atomic_write(self.dir.summary_file, json.dumps(summary, indent=2).encode())
+        self._write_report(model, data)
+
+    def _write_report(self, model: GenerativeModel, data: dict[str, Split]) -> None:
+        """``report.html``, last: the run is complete without it, so a failure here is a warning, not an error."""
+        from genzoo.report.html import write_report
+
+        try:
+            write_report(self.dir.path, model=model, heldout=data["x"].heldout)
+        except Exception as exc:
+            from rich.console import Console
+            from rich.markup import escape
+
+            Console(stderr=True).print(
+                "[yellow]warning:[/] "
+                + escape(
+                    f"the run finished and is saved, but its report.html could not be written "
+                    f"({type(exc).__name__}: {exc}). Write it later with `genzoo report {self.dir.path}`."
+                ),
+                highlight=False,
+            )

@@ -1,4 +1,4 @@
-"""Shared fixtures: a private GENZOO_HOME, no plugins, the CLI runner, and one tiny trained run."""
+"""Shared fixtures: a private GENZOO_HOME, no plugins, a tiny judge, the CLI runner, and one tiny trained run."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
+
+from genzoo.judge import JudgeConfig
 
 TINY = [
     "image_size=16",
@@ -21,12 +23,21 @@ TINY = [
     "train.precision=fp32",
 ]
 
+TINY_JUDGE = JudgeConfig(
+    size=16, width=8, features=32, train_per_style=384, heldout_per_style=64, epochs=4, batch_size=32
+)
+"""The judge the tests' metrics use (trained in seconds at the start of the session): the real one takes minutes."""
+
 
 @pytest.fixture(autouse=True, scope="session")
 def genzoo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import genzoo.judge
+
     home = tmp_path_factory.mktemp("genzoo-home")
     os.environ["GENZOO_HOME"] = str(home)
     os.environ["GENZOO_DISABLE_PLUGINS"] = "1"
+    genzoo.judge.DEFAULT_CONFIG = TINY_JUDGE
+    genzoo.judge.load_judge(progress=False)  # now, so that no command's output shows it being trained
     return home
 
 

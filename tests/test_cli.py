@@ -152,13 +152,36 @@ def test_train_on_a_folder_with_a_corrupt_image(runner: CliRunner, tmp_path: Pat
         Image.new("RGB", (24, 20), (i * 6, 100, 200 - i * 4)).save(folder / f"{i:02d}.png")
     (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 20)
     sets = [a for s in [*TINY, "train_size=1", "batch_size=8"] for a in ("--set", s)]
-    out = _ok(runner, "train", "vae-conv", "--data", str(folder), "--steps", "2", "--quiet", "--out",
-              str(tmp_path / "run"), *sets)
+    out = _ok(
+        runner,
+        "train",
+        "vae-conv",
+        "--data",
+        str(folder),
+        "--steps",
+        "2",
+        "--quiet",
+        "--out",
+        str(tmp_path / "run"),
+        *sets,
+    )
     assert "skipped 1 unreadable file: broken.png" in " ".join(out.split())
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["heldout"]["heldout_images"] == 4  # 10 % of the 40 readable images
-    message = _fails(runner, "train", "vae-conv", "--data", str(folder), "--steps", "2", "--quiet", "--strict",
-                     "--out", str(tmp_path / "run2"), *sets)
+    message = _fails(
+        runner,
+        "train",
+        "vae-conv",
+        "--data",
+        str(folder),
+        "--steps",
+        "2",
+        "--quiet",
+        "--strict",
+        "--out",
+        str(tmp_path / "run2"),
+        *sets,
+    )
     assert "broken.png" in message
 
 

@@ -199,6 +199,11 @@ def test_training_logs_every_term_and_updates_all_networks(cg_run: Path) -> None
     assert (cg_run / "curves.png").is_file() and (cg_run / "previews" / "step-0000008.png").is_file()
     preview = Image.open(cg_run / "previews" / "step-0000008.png")
     assert preview.size[1] > 6 * 32 * 2  # six rows, drawn at twice the size
+    # Each direction: source, translated, and (the built-in held-out faces being paired) the ground truth.
+    translations = np.asarray(Image.open(cg_run / "translations.png"))
+    assert translations.shape == (2 * (6 * 34 + 2), 2 * (8 * 34 + 2), 3)
+    tile = 2 * 34
+    assert np.array_equal(translations[:tile], translations[5 * tile : 6 * tile])  # cartoon source = truth of B → A
 
 
 def test_resume_is_exact(cg_run: Path, tmp_path: Path) -> None:
@@ -467,7 +472,6 @@ def test_import_refuses_what_is_not_a_reference_generator(tmp_path: Path, runner
 
 def test_a_translator_name_is_refused_before_any_weights_are_sought(tmp_path: Path, monkeypatch) -> None:
     from typer.testing import CliRunner
-
 
     monkeypatch.chdir(tmp_path)  # no runs/ here: the refusal must not depend on finding weights
     result = CliRunner().invoke(app, ["reconstruct", "cyclegan-resnet"])

@@ -81,7 +81,7 @@ def test_shapes_at_every_size(name: str, size: int) -> None:
 
 def test_dcgan_paper_defaults() -> None:
     model = genzoo.create("dcgan")
-    assert model.config.image_size == 64 and model.pixel_range == "symmetric"
+    assert model.config.image_size == 32 and model.pixel_range == "symmetric"
     for opt in model.configure_optimizers().values():
         assert opt.defaults["lr"] == 2e-4 and opt.defaults["betas"] == (0.5, 0.999)
     conv = model.discriminator.features[2].weight
@@ -89,6 +89,21 @@ def test_dcgan_paper_defaults() -> None:
     bn = model.generator.net[1].weight
     assert abs(bn.mean().item() - 1) < 0.01 and 0.01 < bn.std().item() < 0.03
     assert not isinstance(model.discriminator.features[1], torch.nn.BatchNorm2d)  # none on the first layer
+
+
+def test_spectral_discriminator_and_its_own_learning_rate() -> None:
+    torch.manual_seed(0)
+    model = _tiny("dcgan", d_norm="spectral", d_lr=4e-4, lr=1e-4).train()
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.discriminator.modules())
+    optimizers = model.configure_optimizers()
+    assert optimizers["discriminator"].defaults["lr"] == 4e-4 and optimizers["generator"].defaults["lr"] == 1e-4
+    ctx = StepContext(optimizers, torch.device("cpu"), None, total_steps=10)
+    for _ in range(3):  # the power iteration runs on every training forward pass
+        model.train_step(Batch(torch.rand(8, 3, SIZE, SIZE) * 2 - 1), ctx)
+    for module in model.discriminator.modules():
+        if isinstance(module, torch.nn.Conv2d):
+            sigma = torch.linalg.matrix_norm(module.weight.detach().flatten(1), ord=2)
+            assert sigma == pytest.approx(1.0, abs=0.1)
 
 
 @pytest.mark.parametrize("loss", sorted({"vanilla", "lsgan", "hinge", *loss_names("gan")}))

@@ -28,6 +28,8 @@ def test_run_directory_contents(tiny_run: Path) -> None:
         "curves.png",
         "samples.png",
         "reconstructions.png",
+        "latent.png",
+        "report.html",
     ):
         assert (tiny_run / name).is_file(), name
     assert [p.name for p in run.checkpoint_files()] == ["step-0000004.safetensors", "step-0000008.safetensors"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,6 +18,9 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from genzoo.errors import GenzooError
+
+if TYPE_CHECKING:
+    from genzoo.judge.cache import JudgeInfo
 
 console = Console()
 err_console = Console(stderr=True)
@@ -319,22 +322,103 @@ def reconstruct(
 @app.command("eval")
 def eval_command(
     source: Annotated[str, typer.Argument(help="Run directory, .safetensors file or model name.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (keys: docs/metrics.md).")] = False,
+    n: Annotated[
+        int, typer.Option("-n", min=2, help="Images generated or translated, compared with as many held-out ones.")
+    ] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the generated images.")] = 0,
 ) -> None:
-    """Measure a trained model on the held-out images of its data (heldout_mse for models that reconstruct)."""
-    from genzoo.api import evaluate
+    """Measure a trained model on the held-out images of its data: what applies to what it can do.
 
-    result = evaluate(source)
+    Reconstruction error; the Fréchet distance of judge features to real images; valid faces, attribute coverage
+    and conditional accuracy of samples; style, attribute preservation and paired error of translations. The judge
+    network is trained once, on first use. Every metric is shown beside its value on real images.
+    """
+    from genzoo.api import evaluate
+    from genzoo.metrics.table import format_value, tables
+
+    result = evaluate(source, n=n, seed=seed)
     if as_json:
         _print_json(result)
         return
-    table = Table(title=f"{result['model']} — {result['checkpoint']}")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for key, value in result.items():
-        if key not in {"model", "checkpoint"}:
-            table.add_row(key, f"{value:.5g}" if isinstance(value, float) else str(value))
+    for title, rows in tables(result):
+        table = Table(title=title)
+        table.add_column("metric")
+        table.add_column("model", justify="right")
+        table.add_column("real images", justify="right")
+        for key, value, reference in rows:
+            table.add_row(key, format_value(value), "" if reference is None else format_value(reference))
+        console.print(table)
+    for key, reason in result.get("not_applicable", {}).items():
+        console.print(f"[dim]n/a[/] {key}: {reason}", highlight=False)
+
+
+# ---- judge ---------------------------------------------------------------------------------------------------------
+
+judge_app = typer.Typer(
+    cls=GenzooGroup, no_args_is_help=True, help="The judge network the metrics read faces with: train it, show it."
+)
+app.add_typer(judge_app, name="judge")
+
+
+def _print_judge(info: JudgeInfo) -> None:
+    """The judge's held-out accuracy per head, by style and at smaller sizes, then its file."""
+    from genzoo.data.toon import STYLES
+
+    faces = f"{info.heldout_per_style} faces per style"
+    table = Table(title=f"judge — held-out accuracy at {info.config.size} px ({faces})")
+    table.add_column("head")
+    for style in (*STYLES, "both"):
+        table.add_column(style, justify="right")
+    for smaller in info.accuracy_by_size:
+        table.add_column(f"{smaller} px", justify="right")
+    for head, both in info.accuracy.items():
+        by_style = [info.accuracy_by_style[s][head] for s in STYLES]
+        by_size = [a[head] for a in info.accuracy_by_size.values()]
+        table.add_row(head, *[f"{a:.2%}" for a in (*by_style, both, *by_size)])
+    trained = f"trained in {info.seconds:.0f} s ({info.precision}, torch {info.torch})"
+    smaller = " px, ".join(map(str, info.accuracy_by_size))
+    drawn = f"{smaller} px: both styles drawn at that size, resized up\n" if smaller else ""
+    table.caption = f"{drawn}{trained}; renderer {info.renderer}"
     console.print(table)
+    console.print(f"judge file: {info.path}", highlight=False, soft_wrap=True)
+
+
+@judge_app.command("train")
+def judge_train(
+    force: Annotated[bool, typer.Option("--force", help="Train again even when a judge is cached.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Train the judge (a few minutes on a CPU) and cache it; print its held-out accuracy per attribute."""
+    from genzoo.judge import judge_info, train_judge
+
+    cached = judge_info() is not None and not force
+    info = train_judge(force=force).info
+    if info is None:  # a judge from train_judge always carries its info
+        raise GenzooError("The judge was trained but its accuracy could not be read back; run the command again.")
+    if as_json:
+        _print_json(info.to_json())
+        return
+    _print_judge(info)
+    if cached:
+        console.print("The judge was already trained for this renderer; --force trains it again.")
+
+
+@judge_app.command("info")
+def judge_info_command(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Show the cached judge: file, held-out accuracy per attribute and style, training time."""
+    from genzoo.judge import judge_info
+
+    info = judge_info()
+    if info is None:
+        raise GenzooError(
+            "No judge is trained for the current face renderer yet. Train it with `genzoo judge train` (a few "
+            "minutes), or let `genzoo eval` train it on first use."
+        )
+    if as_json:
+        _print_json(info.to_json())
+        return
+    _print_judge(info)
 
 
 @app.command()
@@ -405,4 +489,5 @@ def main() -> None:
     app(prog_name="genzoo")
 
 
+from genzoo.cli import report as _report  # noqa: E402,F401  (registers latent, report, compare)
 from genzoo.cli import translate as _translate  # noqa: E402,F401  (registers translate, import-weights)

@@ -1,46 +1,106 @@
-"""Evaluation by capability: what a model can do decides what is measured.
+"""Evaluation by capability: what a model can do decides what is measured. ``docs/metrics.md`` lists every key.
 
-Keys (all in ``[0, 1]`` pixel units where they are errors):
+- every model: ``heldout_images``; models that reconstruct: ``heldout_mse``;
+- models that sample: the Fréchet distance of judge features of ``n`` samples to ``n`` held-out real images
+  (``fd``, with ``fd_real`` for scale), the share of valid faces, attribute-combination coverage, and for
+  conditional models the share of samples the judge reads with the requested value (``conditional_accuracy``);
+- translators, for each direction under ``translation``: the Fréchet distance to the target domain, the share read
+  in the target style, attribute preservation, paired L1 and SSIM against the ground truth, combinations out vs in.
 
-``heldout_mse``   models that reconstruct: mean squared error per pixel and channel between held-out images and
-                  their reconstructions (the reconstruction from the posterior mean).
-``heldout_images``  how many held-out images were used.
+Metrics that need the judge (``genzoo.judge``) are computed only when one is given; without one, ``judge`` is
+``None`` and they are left out. Metrics that do not apply (the images are not built-in faces, the held-out sets are
+not paired) are ``None``, and ``not_applicable`` maps their dotted key (and ``judge``) to the reason.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-import torch
-
 from genzoo.data.core import Split
-from genzoo.models.base import GenerativeModel, image_tensor
+from genzoo.errors import GenzooError
+from genzoo.metrics.common import FD_KEYS, JudgeLike
+from genzoo.metrics.reconstruction import heldout_mse
+from genzoo.metrics.result import Section
+from genzoo.models.base import GenerativeModel
 from genzoo.registry import models
+
+__all__ = ["DEFAULT_N", "JUDGED", "JudgeLike", "capabilities", "evaluate", "heldout_mse"]
+
+DEFAULT_N = 1000
+JUDGED = frozenset({"sample", "translate"})
+"""Capabilities whose metrics need the judge."""
+NO_JUDGE = "no judge was given"
 
 
 def capabilities(model: GenerativeModel) -> frozenset[str]:
     return models.get(model.model_name).capabilities
 
 
-@torch.no_grad()
-def heldout_mse(model: GenerativeModel, split: Split, batch_size: int = 256) -> float:
-    """Mean per-pixel squared error of reconstructions of every held-out image, in ``[0, 1]`` units."""
-    images = split.heldout.images
-    device = model.device
-    total = 0.0
-    for i in range(0, len(images), batch_size):
-        x = image_tensor(images[i : i + batch_size], device)
-        recon = model.reconstruct(x)
-        total += float((recon.float() - x).square().sum())
-    return total / (images.size)
+def evaluate(
+    model: GenerativeModel,
+    data: Split | Mapping[str, Split],
+    *,
+    judge: JudgeLike | None = None,
+    n: int = DEFAULT_N,
+    seed: int = 0,
+    no_judge: str = NO_JUDGE,
+) -> dict[str, Any]:
+    """Every metric that applies to ``model`` on the held-out images of ``data``.
 
-
-def evaluate(model: GenerativeModel, split: Split) -> dict[str, Any]:
-    """Every metric that applies to ``model`` on ``split``'s held-out images."""
+    ``data`` is the training data's ``Split``, or ``{"x": split}`` plus ``"y"``: the target domain's split for a
+    translator. ``n`` images are generated (or translated, per direction) from ``seed`` and compared with as many
+    held-out ones (fewer when there are fewer held-out images). Without ``judge``, the judge-based metrics are left
+    out and ``not_applicable["judge"]`` says ``no_judge``.
+    """
+    if n < 2:
+        raise GenzooError(f"Evaluation needs at least 2 images per set (-n); got {n}.")
+    splits = {"x": data} if isinstance(data, Split) else dict(data)
+    heldout = splits["x"].heldout
+    can = capabilities(model)
+    out = Section()
+    out.put("heldout_images", len(heldout))
     was_training = model.training
     model.eval()
-    out: dict[str, Any] = {"heldout_images": len(split.heldout)}
-    if "reconstruct" in capabilities(model):
-        out["heldout_mse"] = heldout_mse(model, split)
-    model.train(was_training)
-    return out
+    try:
+        if "reconstruct" in can:
+            out.put("heldout_mse", heldout_mse(model, heldout))
+        if can & JUDGED:
+            _judged(model, can, splits, judge, n, seed, no_judge, out)
+    finally:
+        model.train(was_training)
+    return out.result()
+
+
+def _judged(
+    model: GenerativeModel,
+    can: frozenset[str],
+    splits: dict[str, Split],
+    judge: JudgeLike | None,
+    n: int,
+    seed: int,
+    no_judge: str,
+    out: Section,
+) -> None:
+    from genzoo.metrics.sampling import evaluate_sampler
+    from genzoo.metrics.translation import evaluate_translator
+
+    heldout = splits["x"].heldout
+    count = min(n, len(heldout), *([len(splits["y"].heldout)] if "y" in splits else []))
+    out.put("n", count)
+    out.put("seed", seed)
+    if judge is None:
+        out.skip(no_judge, "judge")
+        return
+    out.put("judge", judge.describe())
+    keys = [*(FD_KEYS if "sample" in can else ()), *(["translation"] if "translate" in can else ())]
+    if count < 2:
+        out.skip("fewer than 2 held-out images: too few for a distribution", *keys)
+        return
+    if "sample" in can:
+        evaluate_sampler(model, heldout, judge, count, seed, out)
+    if "translate" in can:
+        if "y" not in splits:
+            out.skip("the target domain's held-out images were not given", "translation")
+        else:
+            evaluate_translator(model, heldout, splits["y"].heldout, judge, count, out.section("translation"))

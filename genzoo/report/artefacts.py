@@ -7,11 +7,17 @@ from typing import Any
 import torch
 
 from genzoo.data.core import Split
+from genzoo.judge import cached_judge
 from genzoo.metrics import capabilities, evaluate
 from genzoo.models.base import GenerativeModel, image_tensor
 from genzoo.report.curves import plot_curves
 from genzoo.report.images import save_grid
 from genzoo.runs import RunDir
+
+JUDGE_NOT_CACHED = (
+    "skipped at the end of training because the judge is not trained yet (training it takes minutes); "
+    "`genzoo eval RUN` trains it once and measures these"
+)
 
 
 @torch.no_grad()
@@ -30,4 +36,30 @@ def write_run_artefacts(model: GenerativeModel, data: dict[str, Split], run: Run
         x = image_tensor(data["x"].heldout.images[:16], model.device)
         recon = model.reconstruct(x)
         save_grid([x[:8], recon[:8], x[8:], recon[8:]], run.path / "reconstructions.png")
-    return {"heldout": evaluate(model, data["x"])}
+    if "translate" in can and "y" in data:
+        save_grid(translation_rows(model, data["x"], data["y"]), run.path / "translations.png")
+    return {"heldout": evaluate(model, data, judge=cached_judge(), seed=seed, no_judge=JUDGE_NOT_CACHED)}
+
+
+def paired(a: Split, b: Split) -> bool:
+    """Whether the held-out images of ``a`` and ``b`` are the same records drawn in two styles (the built-in data)."""
+    x, y = a.heldout.attributes, b.heldout.attributes
+    return x is not None and y is not None and x.shape == y.shape and bool((x == y).all())
+
+
+def translation_rows(model: GenerativeModel, a: Split, b: Split, n: int = 8) -> list[torch.Tensor]:
+    """Three rows per direction: the held-out source images, their translations, and a third row that is the ground
+    truth (the same records drawn in the target style) when the data is paired, else the translations translated back.
+
+    With paired data the middle row can be read against the rows above and below it: the style of the one below, the
+    identity (hair, skin, glasses) of the one above.
+    """
+    name_a, name_b = model.domains  # type: ignore[attr-defined]
+    truth = paired(a, b)
+    rows: list[torch.Tensor] = []
+    for source, target, to, back in ((a, b, name_b, name_a), (b, a, name_a, name_b)):
+        x = image_tensor(source.heldout.images[:n], model.device)
+        fake = model.translate(x, to=to)
+        third = image_tensor(target.heldout.images[:n], model.device) if truth else model.translate(fake, to=back)
+        rows += [x, fake, third]
+    return rows

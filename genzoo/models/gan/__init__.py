@@ -26,11 +26,19 @@ if TYPE_CHECKING:
 class GANConfig(ModelConfig):
     """Fields shared by the GANs; the defaults are the DCGAN paper's (Radford et al., 2016) where it has one."""
 
+    image_size: int = Field(
+        32, description="Side of the square images in pixels: a power of two (32 by default: see docs/gan.md)."
+    )
     latent_dim: int = Field(100, gt=0, description="Size of the generator's noise vector z.")
     width: int = Field(32, gt=0, description="Channels of the generator's last and the discriminator's first layer.")
     max_width: int = Field(512, gt=0, description="Cap on the channels of any layer.")
     gan_loss: GanLoss = Field("vanilla", description="Registered GAN loss: vanilla, lsgan, hinge, or a plugin's.")
-    lr: float = Field(2e-4, gt=0, description="Adam learning rate of both networks.")
+    lr: float = Field(2e-4, gt=0, description="Adam learning rate of the generator (and the discriminator's default).")
+    d_lr: float | None = Field(None, gt=0, description="Adam learning rate of the discriminator; None: `lr`.")
+    d_norm: Literal["batch", "spectral"] = Field(
+        "batch",
+        description="Discriminator normalisation: batch (the DCGAN paper) or spectral (Miyato et al.; no BatchNorm).",
+    )
     beta1: float = Field(0.5, ge=0, lt=1, description="Adam beta1.")
     beta2: float = Field(0.999, ge=0, lt=1, description="Adam beta2.")
     ema: float = Field(

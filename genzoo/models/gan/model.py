@@ -90,16 +90,26 @@ class Generator(nn.Module):
 
 class Discriminator(nn.Module):
     """``(N, 3, size, size)`` → ``(N, outputs)`` logits: stride-2 convolutions with BatchNorm (none on the first)
-    and LeakyReLU 0.2 down to 4×4, then a 4×4 convolution to ``outputs`` values (real/fake, then class logits)."""
+    and LeakyReLU 0.2 down to 4×4, then a 4×4 convolution to ``outputs`` values (real/fake, then class logits).
+
+    With ``d_norm="spectral"`` every convolution is spectrally normalised and there is no BatchNorm.
+    """
 
     def __init__(self, config: GANConfig, outputs: int) -> None:
         super().__init__()
         widths = layer_widths(config)
-        layers: list[nn.Module] = [nn.Conv2d(3, widths[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        spectral = config.d_norm == "spectral"
+
+        def conv(c_in: int, c_out: int, *args: int, bias: bool = True) -> nn.Module:
+            layer = nn.Conv2d(c_in, c_out, *args, bias=bias or spectral)
+            return nn.utils.parametrizations.spectral_norm(layer) if spectral else layer
+
+        layers: list[nn.Module] = [conv(3, widths[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
         for w_in, w_out in itertools.pairwise(widths):
-            layers += [nn.Conv2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out), nn.LeakyReLU(0.2, True)]
+            norm = [] if spectral else [nn.BatchNorm2d(w_out)]
+            layers += [conv(w_in, w_out, 4, 2, 1, bias=False), *norm, nn.LeakyReLU(0.2, True)]
         self.features = nn.Sequential(*layers)
-        self.head = nn.Conv2d(widths[-1], outputs, BOTTOM, 1, 0)
+        self.head = conv(widths[-1], outputs, BOTTOM, 1, 0)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.features(x)).flatten(1)
@@ -108,7 +118,8 @@ class Discriminator(nn.Module):
 def dcgan_init(module: nn.Module) -> None:
     """The DCGAN paper's initialisation: weights N(0, 0.02), BatchNorm scales N(1, 0.02), biases 0."""
     if isinstance(module, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
-        nn.init.normal_(module.weight, 0.0, 0.02)
+        spectral = nn.utils.parametrize.is_parametrized(module, "weight")
+        nn.init.normal_(module.parametrizations.weight.original if spectral else module.weight, 0.0, 0.02)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
     elif isinstance(module, nn.BatchNorm2d):
@@ -205,7 +216,9 @@ class GAN(GenerativeModel):
         betas = (self.config.beta1, self.config.beta2)
         return {
             "generator": torch.optim.Adam(self.generator.parameters(), lr=self.config.lr, betas=betas),
-            "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=self.config.lr, betas=betas),
+            "discriminator": torch.optim.Adam(
+                self.discriminator.parameters(), lr=self.config.d_lr or self.config.lr, betas=betas
+            ),
         }
 
     def train_step(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:

@@ -1,0 +1,182 @@
+"""Comparing finished runs: the config fields that differ between them, and the metrics of each.
+
+An ablation is a set of runs that differ in one or two config fields (``recon_loss: mse`` vs ``bce``, KL warm-up on
+or off, ``gan_loss: lsgan`` vs ``vanilla``, ``cyclegan-resnet`` vs ``cyclegan-unet``). ``compare_runs`` flattens each
+run's ``config.json`` to dotted keys, keeps the keys whose values are not the same in every run, and sets the
+metrics of each run beside them: the run's ``eval.json`` (written by ``genzoo report --eval`` and
+``genzoo compare --eval``) when it belongs to the final weights, else the held-out metrics that training stored in
+``summary.json``; then the training facts of ``summary.json`` (time, throughput, final losses).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from genzoo.checkpoint import atomic_write
+from genzoo.errors import GenzooError
+from genzoo.runs import RunDir
+
+EVAL_FILE = "eval.json"
+NOT_METRICS = frozenset({"model", "checkpoint"})
+"""Keys of an evaluation that identify the model rather than measure it."""
+TRAINING_FACTS = ("seconds", "images_per_second", "final_losses")
+"""What ``summary.json`` adds to every run's metrics, after the evaluation."""
+
+
+def flatten(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts as one level of dotted keys: ``{"a": {"b": 1}}`` → ``{"a.b": 1}``; other values kept as they are."""
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        name = f"{prefix}{key}"
+        if isinstance(item, Mapping) and item:
+            out.update(flatten(item, f"{name}."))
+        else:
+            out[name] = item
+    return out
+
+
+def display(value: Any) -> str:
+    """A value as table text: floats to 5 significant digits, JSON for lists and dicts, a dash for None."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:.5g}"
+    if isinstance(value, list | tuple | dict):
+        return json.dumps(value)
+    return str(value)
+
+
+def finished_run(path: str | Path) -> RunDir:
+    """``path`` as a finished run; a folder that is not a run, or whose run has not finished, is refused."""
+    run = RunDir(Path(path))
+    if not run.path.is_dir():
+        raise GenzooError(f"{path} does not exist or is not a folder. Give run directories, e.g. runs/vae-conv-….")
+    if not run.is_run():
+        raise GenzooError(
+            f"{path} is not a genzoo run directory: it has no config.json. Give the folders that `genzoo train` "
+            f"writes under runs/."
+        )
+    if not run.finished:
+        raise GenzooError(
+            f"{path} has not finished: it has no model.safetensors yet, so it has no final metrics. Wait for it to "
+            f"finish, or continue it with `genzoo train --resume {path}`."
+        )
+    return run
+
+
+def read_eval(run: RunDir) -> dict[str, Any] | None:
+    """The run's ``eval.json``, unless it is missing, unreadable, or older than the weights (a resumed run)."""
+    path = run.path / EVAL_FILE
+    try:
+        result = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    if not isinstance(result, dict):
+        return None
+    steps = run.read_summary().get("steps")
+    if "step" in result and steps is not None and result["step"] != steps:
+        return None
+    return result
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def evaluate_run(run: RunDir) -> dict[str, Any]:
+    """``genzoo.api.evaluate`` on a run, stored as the run's ``eval.json``; returns the evaluation."""
+    from genzoo.api import evaluate
+
+    result = evaluate(run.path)
+    atomic_write(run.path / EVAL_FILE, (json.dumps(result, indent=2, default=_jsonable) + "\n").encode())
+    return result
+
+
+def run_evaluation(run: RunDir) -> tuple[dict[str, Any], str]:
+    """A run's evaluation as dotted keys, and where it came from: ``eval.json``, else ``summary.json``."""
+    evaluation = read_eval(run)
+    if evaluation is not None:
+        return flatten({k: v for k, v in evaluation.items() if k not in NOT_METRICS}), EVAL_FILE
+    summary = run.read_summary()
+    return {"step": summary.get("steps"), **flatten(summary.get("heldout") or {})}, "summary.json"
+
+
+def training_facts(run: RunDir) -> dict[str, Any]:
+    """Time, throughput and final losses from ``summary.json``, as dotted keys."""
+    summary = run.read_summary()
+    return flatten({k: summary[k] for k in TRAINING_FACTS if k in summary})
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Runs side by side: each dict maps a dotted key to one value per run (None where a run lacks the key)."""
+
+    runs: list[Path]
+    config: dict[str, list[Any]]
+    """Only the config fields whose values differ between the runs."""
+    config_fields: int
+    """How many config fields there are in all (differing or not)."""
+    metrics: dict[str, list[Any]]
+    sources: list[str] = field(default_factory=list)
+    """Where each run's evaluation came from: ``eval.json`` or ``summary.json``."""
+
+    @property
+    def same(self) -> int:
+        """How many config fields have the same value in every run."""
+        return self.config_fields - len(self.config)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "runs": [str(p) for p in self.runs],
+            "config": self.config,
+            "config_fields": self.config_fields,
+            "same": self.same,
+            "metrics": self.metrics,
+            "sources": self.sources,
+        }
+
+
+def _columns(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """Per-run dicts → key → one value per run, keys in first-seen order."""
+    keys: dict[str, None] = {}
+    for row in rows:
+        keys.update(dict.fromkeys(row))
+    return {k: [row.get(k) for row in rows] for k in keys}
+
+
+def compare_runs(paths: Iterable[str | Path], evaluate: bool = False) -> Comparison:
+    """Compare finished runs; with ``evaluate``, runs without a current ``eval.json`` are evaluated first."""
+    runs = [finished_run(p) for p in paths]
+    if len(runs) < 2:
+        raise GenzooError(f"Comparing needs at least two runs; got {len(runs)}.")
+    configs = []
+    for run in runs:
+        try:
+            configs.append(flatten(run.read_config()))
+        except json.JSONDecodeError as exc:
+            raise GenzooError(f"{run.config_file} is not valid JSON ({exc}); the run directory is damaged.") from None
+    columns = _columns(configs)
+    differing = {k: v for k, v in columns.items() if any(x != v[0] for x in v[1:])}
+    if evaluate:
+        for run in runs:
+            if read_eval(run) is None:
+                evaluate_run(run)
+    evaluations = [run_evaluation(run) for run in runs]
+    metrics = _columns([m for m, _ in evaluations])
+    metrics.update(_columns([training_facts(run) for run in runs]))  # after every run's evaluation keys
+    return Comparison(
+        runs=[run.path for run in runs],
+        config=differing,
+        config_fields=len(columns),
+        metrics=metrics,
+        sources=[s for _, s in evaluations],
+    )

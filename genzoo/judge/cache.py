@@ -1,0 +1,139 @@
+"""Where the judge is cached, what its file header records, and reading it back.
+
+The file is a genzoo safetensors checkpoint (``model`` = ``genzoo-judge``) in ``cache_dir()``, named by a key over
+the judge's config, the renderer's source, Pillow's version (it draws the faces) and the judge's own source, so any
+change to how faces are drawn or how the judge is made leads to a new file. The header's ``extra`` holds the
+held-out accuracies, the training time and the precision. This module imports torch only to load weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from genzoo.checkpoint import read_header
+from genzoo.data.core import cache_dir, cache_key
+from genzoo.data.toon import STYLES
+from genzoo.errors import CheckpointError
+from genzoo.judge import HEADS, JudgeConfig
+
+if TYPE_CHECKING:
+    from genzoo.judge.network import Judge
+
+MODEL_NAME = "genzoo-judge"
+_SOURCES = ("network.py", "training.py")
+
+
+def _digest(paths: list[Path]) -> str:
+    h = hashlib.sha256()
+    for path in paths:
+        h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def renderer_hash() -> str:
+    """Short hash of the face renderer's source: a change to the drawing code changes it."""
+    from genzoo.data import toon
+
+    return _digest([Path(toon.__file__)])
+
+
+def judge_source_hash() -> str:
+    """Short hash of the judge's network and training code."""
+    here = Path(__file__).parent
+    return _digest([here / name for name in _SOURCES])
+
+
+def key_parts(config: JudgeConfig) -> dict[str, Any]:
+    import PIL
+
+    return {
+        "config": asdict(config),
+        "renderer": renderer_hash(),
+        "pillow": PIL.__version__,
+        "judge": judge_source_hash(),
+    }
+
+
+def judge_path(config: JudgeConfig) -> Path:
+    """The cache file of the judge made with ``config`` by the current renderer and judge code."""
+    return cache_dir() / f"judge-{config.size}px-{cache_key(key_parts(config))}.safetensors"
+
+
+@dataclass(frozen=True)
+class JudgeInfo:
+    """What a cached judge's header says about it."""
+
+    path: Path
+    config: JudgeConfig
+    accuracy: dict[str, float]  # head → share of held-out faces (both styles) read correctly
+    accuracy_by_style: dict[str, dict[str, float]]  # style → head → accuracy on that style's held-out faces
+    accuracy_by_size: dict[int, dict[str, float]]  # smaller size → head → accuracy on held-out faces drawn at it
+    heldout_per_style: int
+    seconds: float  # wall time of rendering and training
+    precision: str  # autocast dtype of training: bf16 or fp32
+    renderer: str
+    torch: str
+
+    @property
+    def min_accuracy(self) -> float:
+        return min(self.accuracy.values())
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["path"] = str(self.path)
+        out["min_accuracy"] = self.min_accuracy
+        return out
+
+
+def read_info(config: JudgeConfig) -> JudgeInfo | None:
+    """The header of ``config``'s cached judge, or None when there is none (or it is damaged: then it is retrained)."""
+    path = judge_path(config)
+    if not path.is_file():
+        return None
+    try:
+        header = read_header(path)
+        extra = header.extra
+        by_style = extra["accuracy_by_style"]
+        return JudgeInfo(
+            path=path,
+            config=JudgeConfig(**header.config),
+            accuracy={h: float(extra["accuracy"][h]) for h in HEADS},
+            accuracy_by_style={s: {h: float(by_style[s][h]) for h in HEADS} for s in STYLES},
+            accuracy_by_size={
+                int(size): {h: float(extra["accuracy_by_size"][size][h]) for h in HEADS}
+                for size in sorted(extra["accuracy_by_size"], key=int, reverse=True)
+            },
+            heldout_per_style=int(extra["heldout_per_style"]),
+            seconds=float(extra["seconds"]),
+            precision=str(extra["precision"]),
+            renderer=str(extra["renderer"]),
+            torch=str(extra["torch"]),
+        )
+    except (CheckpointError, KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def save_judge(judge: Judge, info: JudgeInfo) -> None:
+    from genzoo.checkpoint import save
+
+    extra = {k: v for k, v in info.to_json().items() if k not in {"path", "config", "min_accuracy"}}
+    save(info.path, model_name=MODEL_NAME, config=asdict(info.config), weights=judge.net.state_dict(), extra=extra)
+
+
+def load_cached(config: JudgeConfig) -> Judge | None:
+    """The cached judge of ``config`` with its info, or None when it is missing or unreadable."""
+    info = read_info(config)
+    if info is None:
+        return None
+    from genzoo.checkpoint import load_tensors
+    from genzoo.judge.network import Judge
+
+    judge = Judge(config, info)
+    try:
+        judge.net.load_state_dict(load_tensors(info.path))
+    except (CheckpointError, RuntimeError):
+        return None
+    return judge

@@ -1,0 +1,84 @@
+"""Metrics of a model that samples: Fréchet distance, valid faces, coverage, and conditional accuracy.
+
+All of them compare ``n`` samples (drawn from ``seed``) with the first ``n`` held-out real images of the training
+data, read by the same judge; every ``X_real`` is ``X`` measured on those real images in place of the samples.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from genzoo.data.core import ImageSet
+from genzoo.data.toon import ATTRIBUTES
+from genzoo.metrics.attributes import DEFAULT_COVERAGE, coverage, possible_combinations, valid
+from genzoo.metrics.common import NOT_TOON, JudgeLike, put_fd
+from genzoo.metrics.images import generate, is_toon, random_conditions
+from genzoo.metrics.result import Section
+from genzoo.models.base import GenerativeModel
+
+ATTRIBUTE_KEYS = (
+    "valid_share",
+    "valid_share_real",
+    "coverage",
+    "coverage_real",
+    "coverage_attributes",
+    "coverage_combinations",
+)
+CONDITIONAL_KEYS = ("conditional_accuracy", "conditional_accuracy_real")
+
+
+def coverage_attributes(model: GenerativeModel) -> tuple[str, ...]:
+    """A conditional model's own attributes when the judge knows them all, else ``DEFAULT_COVERAGE``."""
+    own = tuple(model.condition_values)
+    return own if own and all(a in ATTRIBUTES for a in own) else DEFAULT_COVERAGE
+
+
+def judge_codes(values: dict[str, list[str]]) -> dict[str, np.ndarray] | None:
+    """For each conditioned attribute, the judge's index of each of the model's value indices (None if unknown)."""
+    out = {}
+    for attribute, names in values.items():
+        known = ATTRIBUTES.get(attribute, ())
+        if not set(names) <= set(known):
+            return None
+        out[attribute] = np.array([known.index(v) for v in names])
+    return out
+
+
+def evaluate_sampler(
+    model: GenerativeModel, real_set: ImageSet, judge: JudgeLike, n: int, seed: int, out: Section
+) -> None:
+    """Put the sampler metrics of ``model`` (``n`` samples from ``seed``) against ``real_set`` into ``out``."""
+    values = model.condition_values
+    conditions = random_conditions(values, n, seed) if values else None
+    fake = judge.read(generate(model, n, seed, conditions))
+    real = judge.read(real_set.images[:n])
+    put_fd(out, judge, fake, real, real_set)
+    if not is_toon(real_set):
+        out.skip(NOT_TOON.format(domain=real_set.domain), *ATTRIBUTE_KEYS)
+        if values:
+            out.skip(NOT_TOON.format(domain=real_set.domain), *CONDITIONAL_KEYS)
+        return
+    out.put("valid_share", float(valid(fake, real_set.domain).mean()))
+    out.put("valid_share_real", float(valid(real, real_set.domain).mean()))
+    attributes = coverage_attributes(model)
+    out.put("coverage", coverage(fake.codes, attributes))
+    out.put("coverage_real", coverage(real.codes, attributes))
+    out.put("coverage_attributes", list(attributes))
+    out.put("coverage_combinations", possible_combinations(attributes))
+    if not values:
+        return
+    mapping = judge_codes(values)
+    if mapping is None or conditions is None:
+        out.skip("the model conditions on attributes or values the judge does not read", *CONDITIONAL_KEYS)
+        return
+    truth = real_set.attributes
+    assert truth is not None  # is_toon
+    columns = list(real_set.schema)
+    out.put(
+        "conditional_accuracy",
+        {a: float(np.mean(fake.codes[a] == mapping[a][conditions[a]])) for a in values},
+    )
+    out.put(
+        "conditional_accuracy_real",
+        {a: float(np.mean(real.codes[a] == truth[:n, columns.index(a)])) for a in values},
+    )

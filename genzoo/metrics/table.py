@@ -1,0 +1,54 @@
+"""An evaluation result as tables: each metric beside its value on real data (``X`` beside ``X_real``), one table
+for the model and one per translation direction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+HIDDEN = frozenset({"model", "checkpoint", "not_applicable"})
+
+Row = tuple[str, Any, Any]
+"""(dotted key, value, value on real images or None)."""
+
+
+def rows(result: Mapping[str, Any]) -> list[Row]:
+    """Every metric as a row; ``X_real`` keys fold into ``X``'s row and nested dicts (directions, per-attribute
+    values) unfold into dotted keys."""
+    out: list[Row] = []
+
+    def walk(values: Mapping[str, Any], reference: Mapping[str, Any] | None, prefix: str) -> None:
+        for key, value in values.items():
+            if (not prefix and key in HIDDEN) or (key.endswith("_real") and key.removesuffix("_real") in values):
+                continue
+            ref = reference.get(key) if reference is not None else values.get(f"{key}_real")
+            if isinstance(value, Mapping):
+                walk(value, ref if isinstance(ref, Mapping) else None, f"{prefix}{key}.")
+            else:
+                out.append((prefix + key, value, ref))
+
+    walk(result, None, "")
+    return out
+
+
+def tables(result: Mapping[str, Any]) -> list[tuple[str, list[Row]]]:
+    """``(title, rows)`` of the model's metrics, then of each translation direction."""
+    main = {k: v for k, v in result.items() if k != "translation"}
+    judge = main.get("judge")
+    if isinstance(judge, Mapping):  # one line; the path is in the JSON
+        lowest = judge.get("min_accuracy")
+        main["judge"] = f"{judge.get('size')} px" + (f", lowest accuracy {lowest:.1%}" if lowest is not None else "")
+    out = [(f"{result.get('model')} — {result.get('checkpoint')}", rows(main))]
+    for direction, metrics in (result.get("translation") or {}).items():
+        out.append((f"translation {direction}", rows(metrics or {})))
+    return out
+
+
+def format_value(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list | tuple):
+        return " × ".join(map(str, value))
+    return str(value)
