@@ -47,6 +47,11 @@ def create(name: str, config: ModelConfig | None = None, **overrides: Any) -> Ge
     return model
 
 
+def num_parameters(name: str, config: ModelConfig | None = None) -> int:
+    """How many parameters model ``name`` has when built from ``config`` (default: its defaults); imports torch."""
+    return sum(p.numel() for p in create(name, config).parameters())
+
+
 def info(source: str | Path, root: Path = DEFAULT_ROOT) -> CheckpointInfo:
     """What a checkpoint (file, run directory, or a model's newest run) is, read from its header alone."""
     return resolve_weights(source, root)

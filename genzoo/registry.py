@@ -104,6 +104,7 @@ class Registry(Generic[E]):
     _entries: dict[str, E] = field(default_factory=dict)
     _pending: dict[str, EntryPoint] | None = None
     _builtins_loaded: bool = False
+    _forgotten: dict[str, E] = field(default_factory=dict)
     errors: list[PluginProblem] = field(default_factory=list)
 
     # ---- registration -------------------------------------------------------------------------------------------
@@ -150,6 +151,9 @@ class Registry(Generic[E]):
         except Exception as exc:  # a broken plugin must never break genzoo
             self._problem(ep, f"import failed: {type(exc).__name__}: {exc}")
             return None
+        forgotten = self._forgotten.get(name)
+        if name not in self._entries and forgotten is not None and forgotten.source == _distribution(ep):
+            self._entries[name] = self._forgotten.pop(name)  # imported before a reset(): its module does not run again
         if name not in self._entries:
             self._problem(ep, f"entry point {ep.value!r} loaded but registered no {self.kind} named {name!r}")
             return None
@@ -195,7 +199,7 @@ class Registry(Generic[E]):
     def reset(self) -> None:
         """Forget plugins and errors so that discovery runs again (tests, after installing a plugin)."""
         for name in [n for n, e in self._entries.items() if e.source != BUILTIN]:
-            del self._entries[name]
+            self._forgotten[name] = self._entries.pop(name)
         self._pending = None
         self.errors.clear()
 

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
+from genzoo.cli.completion import complete_data, complete_datasets, complete_models, complete_sources
 from genzoo.errors import GenzooError
 
 if TYPE_CHECKING:
@@ -126,17 +127,26 @@ def _entry_row(entry: Any) -> dict[str, Any]:
 
 @app.command()
 def info(
-    source: Annotated[str, typer.Argument(help="A .safetensors file, a run directory, or a model name.")],
+    source: Annotated[
+        str,
+        typer.Argument(help="A .safetensors file, a run directory, or a model name.", autocompletion=complete_sources),
+    ],
     as_json: Annotated[
         bool, typer.Option("--json", help="Print JSON (keys: model, config, version, step, …).")
     ] = False,
+    parameters: Annotated[
+        bool,
+        typer.Option(
+            "--parameters", help="For a model name: build it at its defaults and count its parameters (loads torch)."
+        ),
+    ] = False,
 ) -> None:
-    """Tell what a checkpoint is, from its header alone (no tensors are loaded)."""
+    """Tell what a checkpoint is, from its header alone (no tensors are loaded), or what a model name is."""
     from genzoo.api import info as read_info
     from genzoo.registry import models
 
     if source in models and not Path(source).exists():
-        _model_info(source, as_json)
+        _model_info(source, as_json, parameters)
         return
     header = read_info(source)
     if as_json:
@@ -151,18 +161,22 @@ def info(
     console.print(table)
 
 
-def _model_info(name: str, as_json: bool) -> None:
+def _model_info(name: str, as_json: bool, parameters: bool) -> None:
     from genzoo.registry import models
     from genzoo.runs import finished_runs
 
     entry = models.get(name)
     runs = finished_runs(name)
-    payload = {
+    payload: dict[str, Any] = {
         **_entry_row(entry),
         "config": entry.config().model_dump(mode="json"),
         "train_defaults": entry.train_defaults,
         "newest_run": str(runs[-1].path) if runs else None,
     }
+    if parameters:
+        from genzoo.api import num_parameters
+
+        payload["num_parameters"] = num_parameters(name)
     if as_json:
         _print_json(payload)
         return
@@ -178,12 +192,19 @@ def _model_info(name: str, as_json: bool) -> None:
 @app.command()
 def train(
     name: Annotated[
-        str | None, typer.Argument(help="Model to train (see `genzoo list`); optional with --resume.")
+        str | None,
+        typer.Argument(
+            help="Model to train (see `genzoo list`); optional with --resume.", autocompletion=complete_models
+        ),
     ] = None,
     data: Annotated[
-        str | None, typer.Option("--data", "-d", help="Built-in data set (cartoon) or image folder.")
+        str | None,
+        typer.Option("--data", "-d", help="Built-in data set (cartoon) or image folder.", autocompletion=complete_data),
     ] = None,
-    to: Annotated[str | None, typer.Option(help="Target domain of a translator: data set or folder.")] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(help="Target domain of a translator: data set or folder.", autocompletion=complete_data),
+    ] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML, TOML or JSON config file.")] = None,
     overrides: Annotated[
         list[str] | None, typer.Option("--set", "-s", help="Override a field: key=value (repeatable).")
@@ -242,7 +263,12 @@ def _parse_attrs(texts: list[str]) -> dict[str, str]:
 
 @app.command()
 def sample(
-    source: Annotated[str, typer.Argument(help="Model name (newest run), run directory or .safetensors file.")],
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="Model name (newest run), run directory or .safetensors file.", autocompletion=complete_sources
+        ),
+    ],
     n: Annotated[
         int, typer.Option("-n", min=1, max=4096, help="How many images (rows, with --pairs or --interpolate).")
     ] = 64,
@@ -293,7 +319,12 @@ def sample(
 
 @app.command()
 def reconstruct(
-    source: Annotated[str, typer.Argument(help="Model name (newest run), run directory or .safetensors file.")],
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="Model name (newest run), run directory or .safetensors file.", autocompletion=complete_sources
+        ),
+    ],
     images: Annotated[list[Path] | None, typer.Argument(help="Images to reconstruct (default: held-out ones).")] = None,
     n: Annotated[int, typer.Option("-n", min=1, max=256, help="How many held-out images, without IMAGES.")] = 16,
     out: Annotated[Path, typer.Option("--out", "-o", help="PNG grid: inputs above reconstructions.")] = Path(
@@ -321,7 +352,10 @@ def reconstruct(
 
 @app.command("eval")
 def eval_command(
-    source: Annotated[str, typer.Argument(help="Run directory, .safetensors file or model name.")],
+    source: Annotated[
+        str,
+        typer.Argument(help="Run directory, .safetensors file or model name.", autocompletion=complete_sources),
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (keys: docs/metrics.md).")] = False,
     n: Annotated[
         int, typer.Option("-n", min=2, help="Images generated or translated, compared with as many held-out ones.")
@@ -456,7 +490,9 @@ def data_list() -> None:
 
 @data_app.command("preview")
 def data_preview(
-    name: Annotated[str, typer.Argument(help="Data set name (cartoon, anime) or image folder.")] = "cartoon",
+    name: Annotated[
+        str, typer.Argument(help="Data set name (cartoon, anime) or image folder.", autocompletion=complete_data)
+    ] = "cartoon",
     out: Annotated[Path, typer.Option("--out", "-o", help="PNG grid to write.")] = Path("grid.png"),
     n: Annotated[int, typer.Option("-n", min=1, max=1024, help="How many images.")] = 64,
     size: Annotated[int, typer.Option(help="Image size in pixels.")] = 64,
@@ -472,7 +508,9 @@ def data_preview(
 
 @data_app.command("export")
 def data_export(
-    name: Annotated[str, typer.Argument(help="Built-in data set name (cartoon, anime).")],
+    name: Annotated[
+        str, typer.Argument(help="Built-in data set name (cartoon, anime).", autocompletion=complete_datasets)
+    ],
     folder: Annotated[Path, typer.Argument(help="Folder to write PNGs and attributes.csv into.")],
     n: Annotated[int, typer.Option("-n", min=1, help="How many images.")] = 1000,
     size: Annotated[int, typer.Option(help="Image size in pixels.")] = 64,
@@ -489,5 +527,6 @@ def main() -> None:
     app(prog_name="genzoo")
 
 
+from genzoo.cli import plugins as _plugins  # noqa: E402,F401  (registers plugins)
 from genzoo.cli import report as _report  # noqa: E402,F401  (registers latent, report, compare)
 from genzoo.cli import translate as _translate  # noqa: E402,F401  (registers translate, import-weights)

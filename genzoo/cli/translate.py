@@ -8,13 +8,27 @@ from typing import Annotated
 import typer
 
 from genzoo.cli import app, console
+from genzoo.cli.completion import complete_domains, complete_sources, complete_translators
 
 
 @app.command()
 def translate(
-    source: Annotated[str, typer.Argument(help="Model name (newest run), run directory or .safetensors file.")],
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="Model name (newest run), run directory or .safetensors file.", autocompletion=complete_sources
+        ),
+    ],
     images: Annotated[list[Path], typer.Argument(help="Image files and/or folders of images to translate.")],
-    to: Annotated[str, typer.Option("--to", "-t", help="Domain to translate into: either of the model's domains.")],
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            "-t",
+            help="Domain to translate into: either of the model's domains.",
+            autocompletion=complete_domains,
+        ),
+    ],
     out: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Output file for one image (x.png), else a folder (default: translated/)."),
@@ -43,7 +57,9 @@ def translate(
 
 @app.command("import-weights")
 def import_weights(
-    model: Annotated[str, typer.Argument(help="cyclegan-resnet or cyclegan-unet.")],
+    model: Annotated[
+        str, typer.Argument(help="cyclegan-resnet or cyclegan-unet.", autocompletion=complete_translators)
+    ],
     file: Annotated[Path, typer.Argument(help="Reference generator state dict, e.g. latest_net_G_A.pth (A → B).")],
     reverse: Annotated[
         Path | None, typer.Option(help="The reference's other generator, e.g. latest_net_G_B.pth (B → A).")
