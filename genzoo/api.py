@@ -172,7 +172,7 @@ def train(
     return Trainer(config, run_dir, progress=progress).fit()
 
 
-RESUMABLE_OPTIONS = frozenset({"steps", "epochs", "device"})
+RESUMABLE_OPTIONS = frozenset({"steps", "epochs", "device", "log"})
 """What ``--resume`` may change: how long to train and where; everything else is the saved run's."""
 
 

@@ -91,6 +91,9 @@ class TrainConfig(Config):
         "auto", description="auto: bf16 autocast where the CPU or GPU supports it, else fp16 on CUDA, else fp32."
     )
     log_every: int = Field(50, gt=0, description="Steps between metric lines in metrics.jsonl.")
+    log: list[Literal["tensorboard"]] = Field(
+        [], description="Loggers beside the always-written metrics.jsonl: tensorboard (needs genzoo[tensorboard])."
+    )
     preview_every: int = Field(500, gt=0, description="Steps between preview grids in previews/.")
     checkpoint_every: int = Field(1000, gt=0, description="Steps between resumable checkpoints.")
     keep_checkpoints: int = Field(3, gt=0, description="How many of the newest checkpoints to keep.")

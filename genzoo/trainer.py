@@ -18,10 +18,10 @@ import math
 import signal
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, closing, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -33,6 +33,9 @@ from genzoo.data.core import ImageSet, Progress, Split, load_data
 from genzoo.errors import GenzooError
 from genzoo.models.base import Batch, GenerativeModel, image_tensor
 from genzoo.runs import RunDir
+
+if TYPE_CHECKING:
+    from genzoo.report.tensorboard import TensorBoard
 
 
 class TrainingError(GenzooError):
@@ -278,11 +281,12 @@ class Trainer:
             fixed = self._preview_batch(model, data)
             self._write_config()
             metrics = self.dir.metrics_file.open("a")
+            board = self._board(start)
             sums: dict[str, Tensor] = {}
             window, last = 0, {}
             began = time.perf_counter() - self._seconds_before(start)  # "seconds" in metrics counts the whole run
             ui.start(total, start)
-            with metrics, self._signals():
+            with metrics, self._signals(), closing(board) if board else nullcontext():
                 for step in range(start, total):
                     ctx.global_step = step
                     batch = self._batch(model, streams)
@@ -307,10 +311,14 @@ class Trainer:
                         }
                         metrics.write(json.dumps(line) + "\n")
                         metrics.flush()
+                        if board:
+                            board.scalars(line)
                         sums, window = {}, 0
                         ui.losses(done, last)
                     if done % t.preview_every == 0 or done == total:
-                        self._save_preview(model, fixed, done)
+                        preview = self._save_preview(model, fixed, done)
+                        if board and preview:
+                            board.image("preview", preview, done)
                     if done % t.checkpoint_every == 0 or done == total:
                         self.save_checkpoint(model, ctx, schedulers, streams, done)
                     ui.advance(done)
@@ -483,14 +491,22 @@ class Trainer:
         attrs = data["x"].heldout.attributes
         return Batch(x, y, None if attrs is None else torch.from_numpy(attrs[:n]).to(self.device))
 
-    def _save_preview(self, model: GenerativeModel, batch: Batch, step: int) -> None:
+    def _save_preview(self, model: GenerativeModel, batch: Batch, step: int) -> Path | None:
         from genzoo.report.images import save_grid
 
         model.eval()
         rows = model.preview(batch, torch.Generator().manual_seed(self.run.train.seed))
         model.train()
-        if rows:
-            save_grid(rows, self.dir.previews / f"step-{step:07d}.png")
+        return save_grid(rows, self.dir.previews / f"step-{step:07d}.png") if rows else None
+
+    def _board(self, start: int) -> TensorBoard | None:
+        """The TensorBoard writer when ``train.log`` asks for one; a run resumed at ``start`` drops the events that
+        an interrupted session logged after that step."""
+        if "tensorboard" not in self.run.train.log:
+            return None
+        from genzoo.report.tensorboard import TensorBoard
+
+        return TensorBoard(self.dir.path / "tensorboard", purge_step=start + 1 if start else None)
 
     def _finish(
         self,

@@ -190,3 +190,12 @@ def test_unwritable_output_is_one_message(runner: CliRunner, tmp_path: Path, tin
     blocker.write_text("a file where a folder is expected")
     message = _fails(runner, "sample", str(tiny_run), "--out", str(blocker / "s.png"), code=1)
     assert str(blocker) in message and "writable" in message
+
+
+def test_error_messages_keep_their_brackets(tmp_path: Path, runner: CliRunner) -> None:
+    """Messages quote config syntax such as ``attributes=[glasses]``; the CLI must print it, not read it as markup."""
+    text = cli_fails(
+        runner, "train", "acgan", "--steps", "2", "--set", "attributes=[beard]", "--out", str(tmp_path / "a"),
+        *[a for o in TINY for a in ("--set", o)],
+    )  # fmt: skip
+    assert "`--set attributes=[face_shape]`" in text

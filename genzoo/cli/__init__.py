@@ -28,7 +28,10 @@ err_console = Console(stderr=True)
 
 
 def report_error(exc: GenzooError) -> None:
-    err_console.print(f"[bold red]{exc.label}:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+    from rich.markup import escape
+
+    # escaped: messages quote user input and config syntax such as `attributes=[class]`, never rich markup
+    err_console.print(f"[bold red]{exc.label}:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
 
 
 class GenzooGroup(TyperGroup):
@@ -219,6 +222,10 @@ def train(
     resume: Annotated[Path | None, typer.Option(help="Continue this run directory from its last checkpoint.")] = None,
     strict: Annotated[bool, typer.Option(help="Stop at the first unreadable image instead of skipping it.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    log: Annotated[
+        list[str] | None,
+        typer.Option("--log", help="Also log to: tensorboard (RUN/tensorboard/; needs genzoo[tensorboard])."),
+    ] = None,
 ) -> None:
     """Train a model; the run directory gets config, metrics, previews, checkpoints and final weights."""
     from genzoo.api import train as run_training
@@ -238,6 +245,7 @@ def train(
         epochs=epochs,
         device=device,
         seed=seed,
+        log=log,
     )
     summary = json.loads((result.run_dir / "summary.json").read_text())
     metrics = ", ".join(f"{k} {v:.4g}" for k, v in summary.get("heldout", {}).items() if isinstance(v, float))
