@@ -18,7 +18,7 @@ from typing import Any
 
 from genzoo.checkpoint import atomic_write
 from genzoo.errors import GenzooError
-from genzoo.runs import RunDir
+from genzoo.runs import RunDir, existing_run
 
 EVAL_FILE = "eval.json"
 NOT_METRICS = frozenset({"model", "checkpoint"})
@@ -54,14 +54,7 @@ def display(value: Any) -> str:
 
 def finished_run(path: str | Path) -> RunDir:
     """``path`` as a finished run; a folder that is not a run, or whose run has not finished, is refused."""
-    run = RunDir(Path(path))
-    if not run.path.is_dir():
-        raise GenzooError(f"{path} does not exist or is not a folder. Give run directories, e.g. runs/vae-conv-….")
-    if not run.is_run():
-        raise GenzooError(
-            f"{path} is not a genzoo run directory: it has no config.json. Give the folders that `genzoo train` "
-            f"writes under runs/."
-        )
+    run = existing_run(path)
     if not run.finished:
         raise GenzooError(
             f"{path} has not finished: it has no model.safetensors yet, so it has no final metrics. Wait for it to "

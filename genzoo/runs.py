@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from genzoo.checkpoint import CheckpointInfo, read_header
-from genzoo.errors import CheckpointError
+from genzoo.errors import CheckpointError, GenzooError
 
 DEFAULT_ROOT = Path("runs")
 
@@ -82,6 +82,19 @@ class RunDir:
         if not self.metrics_file.is_file():
             return []
         return [json.loads(line) for line in self.metrics_file.read_text().splitlines() if line.strip()]
+
+
+def existing_run(path: str | Path) -> RunDir:
+    """``path`` as a run directory, finished or not; a missing path or a folder without ``config.json`` is refused."""
+    run = RunDir(Path(path))
+    if not run.path.is_dir():
+        raise GenzooError(f"{path} does not exist or is not a folder. Give a run directory, e.g. runs/vae-conv-….")
+    if not run.is_run():
+        raise GenzooError(
+            f"{path} is not a genzoo run directory: it has no config.json. Give a folder that `genzoo train` wrote "
+            f"under runs/."
+        )
+    return run
 
 
 def new_run_dir(model_name: str, root: Path = DEFAULT_ROOT) -> RunDir:

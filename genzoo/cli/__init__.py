@@ -470,11 +470,9 @@ def plot(
 ) -> None:
     """Plot a run's learning curves from its metrics.jsonl."""
     from genzoo.report.curves import plot_curves
-    from genzoo.runs import RunDir
+    from genzoo.runs import existing_run
 
-    run_dir = RunDir(run)
-    if not run_dir.is_run():
-        raise GenzooError(f"{run} is not a genzoo run directory (it has no config.json).")
+    run_dir = existing_run(run)
     metrics = run_dir.read_metrics()
     if not metrics:
         raise GenzooError(f"{run} has no metrics yet: its metrics.jsonl is missing or empty.")

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from genzoo.checkpoint import atomic_write
 from genzoo.compare import EVAL_FILE, display, flatten, read_eval
 from genzoo.errors import GenzooError
-from genzoo.runs import RunDir
+from genzoo.runs import RunDir, existing_run
 
 if TYPE_CHECKING:
     from genzoo.data.core import ImageSet
@@ -239,14 +239,7 @@ def write_report(
     ``metrics`` is an evaluation to show (by default the run's ``eval.json``, when it belongs to the final weights).
     The trainer passes its ``model`` and held-out images so that the latent map needs no reloading.
     """
-    run = RunDir(Path(run_dir))
-    if not run.path.is_dir():
-        raise GenzooError(f"{run_dir} does not exist or is not a folder. Give a run directory, e.g. runs/vae-conv-….")
-    if not run.is_run():
-        raise GenzooError(
-            f"{run_dir} is not a genzoo run directory: it has no config.json. Give a folder that `genzoo train` "
-            f"wrote under runs/."
-        )
+    run = existing_run(run_dir)
     try:
         config = run.read_config()
     except json.JSONDecodeError as exc:
