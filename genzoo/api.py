@@ -395,9 +395,29 @@ def latent_map(
     """Encode ``n`` held-out images of a model that encodes, embed them in 2-D (``method``: ``tsne`` or ``pca``) and
     colour them by the data attribute ``color_by``; drawn into the PNG ``out`` when given. The same ``seed`` gives
     the same map."""
-    from genzoo.report.latent import run_latent_map
+    from genzoo.config import DataConfig
+    from genzoo.data.core import load_data
+    from genzoo.report.latent import METHODS, attribute_codes, plot_latent_map, require_encode
+    from genzoo.report.latent import latent_map as embed
 
-    return run_latent_map(source, color_by, out=out, n=n, seed=seed, method=method, device=device, root=root)
+    if method not in METHODS:
+        raise GenzooError(f"Unknown embedding method {method!r}: use {' or '.join(METHODS)}.")
+    header = resolve_weights(source, root)
+    require_encode(header.model)
+    data = header.extra.get("data")
+    if data is None:
+        raise GenzooError(
+            f"{header.path} does not say what data it was trained on, so there are no held-out images to map. "
+            f"Give the run directory it came from."
+        )
+    heldout = load_data(DataConfig.model_validate(data), int(header.config["image_size"])).heldout
+    if color_by is not None:
+        attribute_codes(heldout, color_by)  # a wrong attribute fails before the weights are loaded
+    latent = embed(load(header.path, device=device), heldout, color_by, n, seed, method)
+    if out is None:
+        return latent
+    where = header.path.parent.name if header.path.name == "model.safetensors" else header.path.name
+    return plot_latent_map(latent, out, subtitle=f"{header.model} · {where} · step {header.step}")
 
 
 def report(run: str | Path, *, evaluate: bool = False) -> Path:

@@ -23,7 +23,6 @@ from genzoo.checkpoint import atomic_write
 from genzoo.data.core import ImageSet
 from genzoo.errors import CapabilityError, GenzooError
 from genzoo.registry import models
-from genzoo.runs import DEFAULT_ROOT
 
 if TYPE_CHECKING:
     from genzoo.models.base import GenerativeModel
@@ -221,40 +220,3 @@ def plot_latent_map(latent: LatentMap, path: str | Path, subtitle: str = "") -> 
     plt.close(fig)
     atomic_write(Path(path), buffer.getvalue())
     return replace(latent, path=Path(path))
-
-
-def run_latent_map(
-    source: str | Path,
-    color_by: str | None = None,
-    *,
-    out: str | Path | None = None,
-    n: int = 500,
-    seed: int = 0,
-    method: str = "tsne",
-    device: str = "cpu",
-    root: Path = DEFAULT_ROOT,
-) -> LatentMap:
-    """The latent map of a trained model (name, run directory or file) on the held-out images it was trained with."""
-    from genzoo.api import load
-    from genzoo.config import DataConfig
-    from genzoo.data.core import load_data
-    from genzoo.runs import resolve_weights
-
-    if method not in METHODS:
-        raise GenzooError(f"Unknown embedding method {method!r}: use {' or '.join(METHODS)}.")
-    header = resolve_weights(source, root)
-    require_encode(header.model)
-    data = header.extra.get("data")
-    if data is None:
-        raise GenzooError(
-            f"{header.path} does not say what data it was trained on, so there are no held-out images to map. "
-            f"Give the run directory it came from."
-        )
-    heldout = load_data(DataConfig.model_validate(data), int(header.config["image_size"])).heldout
-    if color_by is not None:
-        attribute_codes(heldout, color_by)  # a wrong attribute fails before the weights are loaded
-    latent = latent_map(load(header.path, device=device), heldout, color_by, n, seed, method)
-    if out is None:
-        return latent
-    where = header.path.parent.name if header.path.name == "model.safetensors" else header.path.name
-    return plot_latent_map(latent, out, subtitle=f"{header.model} · {where} · step {header.step}")
