@@ -5,6 +5,8 @@ replaced. Run from the repository root after changing a config class (without pl
 registered losses show only the built-in ones):
 
     GENZOO_DISABLE_PLUGINS=1 python docs/config_tables.py docs/configuration.md
+
+``--check`` changes nothing and exits with 1 when a table is out of date (the tests run it).
 """
 
 from __future__ import annotations
@@ -101,13 +103,21 @@ def fill(text: str) -> str:
 
 
 def main() -> None:
-    for arg in sys.argv[1:] or ["docs/configuration.md"]:
+    """Fill the tables of the files given (default docs/configuration.md); with ``--check``, only report files whose
+    tables are out of date and exit with 1 if there are any."""
+    check = "--check" in sys.argv
+    stale = []
+    for arg in [a for a in sys.argv[1:] if a != "--check"] or ["docs/configuration.md"]:
         path = Path(arg)
         text = path.read_text(encoding="utf-8")
         new = fill(text)
-        if new != text:
+        if new != text and not check:
             path.write_text(new, encoding="utf-8")
-        print(f"{path}: {'updated' if new != text else 'up to date'}")
+        if new != text:
+            stale.append(path)
+        print(f"{path}: {('out of date' if check else 'updated') if new != text else 'up to date'}")
+    if check and stale:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from genzoo.config import ModelConfig
     from genzoo.models.base import GenerativeModel
     from genzoo.report.latent import LatentMap
-    from genzoo.trainer import TrainResult
+    from genzoo.trainer import Trainer, TrainResult
 
 
 def list_models(pattern: str | None = None) -> list[ModelEntry]:
@@ -72,6 +72,17 @@ def load_weights(model: GenerativeModel, source: str | Path) -> GenerativeModel:
             f"file's config (genzoo.load) or change the differing fields."
         )
     weights = load_tensors(header.path)
+    own = model.state_dict()
+    wrong = [
+        f"{k} {tuple(v.shape)}, model {tuple(own[k].shape)}"
+        for k, v in weights.items()
+        if k in own and own[k].shape != v.shape
+    ]
+    if wrong:
+        raise CheckpointError(
+            f"{source} does not fit {header.model} as its header describes it: tensor shapes differ ("
+            f"{'; '.join(wrong[:3])}). The file is damaged or was edited; use another checkpoint, or train again."
+        )
     result = model.load_state_dict(weights, strict=False)
     if result.missing_keys or result.unexpected_keys:
         raise CheckpointError(
@@ -84,14 +95,20 @@ def load_weights(model: GenerativeModel, source: str | Path) -> GenerativeModel:
 
 def load(source: str | Path, *, device: str = "cpu", root: Path = DEFAULT_ROOT) -> GenerativeModel:
     """A trained model from a ``.safetensors`` file, a run directory, or a model name (its newest finished run)."""
+    from pydantic import ValidationError
+
+    from genzoo.config import describe_validation_error
     from genzoo.trainer import resolve_device
 
     header = resolve_weights(source, root)
     entry = models.get(header.model)
     try:
         config = entry.config.model_validate(header.config)
-    except Exception as exc:
-        raise CheckpointError(f"{header.path} holds a config that {header.model} no longer accepts: {exc}") from None
+    except ValidationError as exc:
+        raise CheckpointError(
+            f"{header.path} holds a config that {header.model} does not accept: "
+            f"{describe_validation_error(exc, 'model')}. It may come from another genzoo version, or be damaged."
+        ) from None
     model = load_weights(create(header.model, config), header.path)
     return model.to(resolve_device(device)).eval()
 
@@ -161,15 +178,61 @@ def train(
             )
         extend = {k: v for k, v in train_options.items() if v is not None}
         config = RunConfig.from_json(saved)
+        _check_resumable(run, config)
         if extend:
             train = config.train.model_copy(update={"steps": None, **extend} if "epochs" in extend else extend)
             config = config.model_copy(update={"train": train})
-        return Trainer(config, run.path, resume=True, progress=progress).fit()
+        return _fit(Trainer(config, run.path, resume=True, progress=progress), run)
     if name is None:
         raise GenzooError("Name the model to train, e.g. `genzoo train vae-conv --data cartoon`.")
     config = run_config(name, data=data, to=to, config_file=config_file, overrides=overrides, **train_options)
-    run_dir = out if out is not None else new_run_dir(name, root).path
-    return Trainer(config, run_dir, progress=progress).fit()
+    if out is None:  # under torchrun, rank 0 names the run (the clock may tick between the processes)
+        from genzoo import distributed
+
+        out = distributed.share(lambda: new_run_dir(name, root).path, distributed.world(config.train.device))
+    return _fit(Trainer(config, out, progress=progress), RunDir(out))
+
+
+def _check_resumable(run: RunDir, config: RunConfig) -> None:
+    """Refuse to resume from a checkpoint of another model or config (e.g. one copied over from another run)."""
+    for path in reversed(run.checkpoint_files()):
+        try:
+            header = read_header(path)
+        except CheckpointError:
+            continue  # unreadable: resuming falls back to an older checkpoint
+        # a field the file lacks was added to genzoo after it was written: it has its default, not another value
+        diff = [d for d in config_diff(header.config, config.model.model_dump(mode="json")) if d[1] is not None]
+        if header.model != config.name:
+            what = f"weights of {header.model}, not of {config.name}"
+        elif diff:
+            what = "a config other than the run's: " + "; ".join(f"{k} (file: {a!r}, run: {b!r})" for k, a, b in diff)
+        else:
+            return
+        raise CheckpointError(
+            f"Cannot resume {run.path}: its newest checkpoint {path} holds {what}. It does not belong to this run: "
+            f"move it out of {run.checkpoints} and resume again."
+        )
+
+
+def _fit(trainer: Trainer, run: RunDir) -> TrainResult:
+    """``trainer.fit()``; a full disk becomes a ``StorageError`` that says how to go on once there is space."""
+    import errno
+
+    from genzoo.errors import StorageError
+
+    try:
+        return trainer.fit()
+    except OSError as exc:
+        if exc.errno not in {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}:
+            raise
+        what = f"{exc.filename} could not be written" if exc.filename else "a file of the run could not be written"
+        kept = run.checkpoint_files()
+        then = (
+            f"then continue the run from its last checkpoint ({kept[-1].name}) with `genzoo train --resume {run.path}`"
+            if kept
+            else f"then train again: {run.path} has no checkpoint to resume from (delete it, or choose another --out)"
+        )
+        raise StorageError(f"The disk is full: {what} ({exc.strerror}). Free some space, {then}.") from exc
 
 
 RESUMABLE_OPTIONS = frozenset({"steps", "epochs", "device", "log"})

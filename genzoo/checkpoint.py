@@ -131,6 +131,8 @@ def read_header(path: Path) -> CheckpointInfo:
     if not isinstance(header, dict):
         raise _not_safetensors(path, "its header is not a JSON object")
     meta = header.pop("__metadata__", None) or {}
+    if not isinstance(meta, dict):
+        raise _not_safetensors(path, "its __metadata__ is not a JSON object")
     tensors, end = _tensor_table(path, header)
     if 8 + length + end != size:
         raise CheckpointError(
@@ -142,36 +144,54 @@ def read_header(path: Path) -> CheckpointInfo:
             path, "it is a safetensors file, but its header does not say which genzoo model it holds"
         )
     try:
+        if not isinstance(meta["model"], str):
+            raise TypeError(f"model is {meta['model']!r}, not a model name")
         return CheckpointInfo(
             path=path,
             model=meta["model"],
-            config=json.loads(meta.get("config", "{}")),
-            version=meta.get("version", "unknown"),
+            config=_json_object(meta, "config"),
+            version=str(meta.get("version", "unknown")),
             step=int(meta.get("step", 0)),
-            run=json.loads(meta["run"]) if "run" in meta else None,
-            extra=json.loads(meta.get("extra", "{}")),
+            run=_json_object(meta, "run") if "run" in meta else None,
+            extra=_json_object(meta, "extra"),
             resumable="state" in meta,
             tensors=tensors,
         )
     except (ValueError, TypeError) as exc:
-        raise CheckpointError(f"Checkpoint {path} has a malformed genzoo header ({exc}).") from None
+        raise CheckpointError(
+            f"Checkpoint {path} has a malformed genzoo header ({exc}). Use an earlier checkpoint, or train again."
+        ) from None
+
+
+def _json_object(meta: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """The metadata entry ``key`` (JSON text, ``{}`` when absent) as a dict; anything else raises ValueError."""
+    value = json.loads(meta.get(key, "{}"))
+    if not isinstance(value, dict):
+        raise ValueError(f"its {key} is not a JSON object")
+    return value
 
 
 def _tensor_table(path: Path, header: dict[str, Any]) -> tuple[dict[str, tuple[str, tuple[int, ...]]], int]:
+    """The tensors' dtypes and shapes, and where their data ends; their data must tile ``[0, end)`` exactly."""
     tensors: dict[str, tuple[str, tuple[int, ...]]] = {}
-    end = 0
+    spans = []
     for name, desc in header.items():
         try:
             dtype, shape, (start, stop) = desc["dtype"], tuple(int(d) for d in desc["shape"]), desc["data_offsets"]
             n = 1
             for d in shape:
                 n *= d
-            if stop - start != n * _DTYPE_BYTES.get(dtype, 0) or start < 0:
+            if stop - start != n * _DTYPE_BYTES.get(dtype, 0) or start < 0 or min(shape, default=0) < 0:
                 raise ValueError
         except (KeyError, TypeError, ValueError):
             raise _not_safetensors(path, f"its header entry for {name!r} is malformed") from None
         tensors[name] = (dtype, shape)
-        end = max(end, stop)
+        spans.append((start, stop, name))
+    end = 0
+    for start, stop, name in sorted(spans):
+        if start != end:
+            raise _not_safetensors(path, f"the data of {name!r} overlaps another tensor's or leaves a gap")
+        end = stop
     return tensors, end
 
 
@@ -204,16 +224,20 @@ def load_state(path: Path) -> dict[str, Any]:
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that ``path`` is either the old file or the complete new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600 files; a run should be as readable as any other file
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno is not None:  # name the file meant, not the temporary one
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
 
 

@@ -38,7 +38,9 @@ def _loss_of_kind(kind: str) -> AfterValidator:
 
         allowed = loss_names(kind)
         if name not in allowed:
-            raise ValueError(f"unknown {kind} loss {name!r}; registered {kind} losses: {', '.join(allowed)}")
+            close = difflib.get_close_matches(name, allowed, n=3, cutoff=0.5)
+            hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+            raise ValueError(f"unknown {kind} loss {name!r}{hint}; registered {kind} losses: {', '.join(allowed)}")
         return name
 
     return AfterValidator(check)
@@ -97,6 +99,14 @@ class TrainConfig(Config):
     preview_every: int = Field(500, gt=0, description="Steps between preview grids in previews/.")
     checkpoint_every: int = Field(1000, gt=0, description="Steps between resumable checkpoints.")
     keep_checkpoints: int = Field(3, gt=0, description="How many of the newest checkpoints to keep.")
+    on_nan: Literal["stop", "skip"] = Field(
+        "stop",
+        description="A non-finite loss: stop (keeping the last good checkpoint), or skip that step's update and "
+        "count it.",
+    )
+    skip_limit: int = Field(
+        100, gt=0, description="With on_nan=skip: stop after this many skipped steps in a row (the run diverged)."
+    )
 
     @field_validator("device")
     @classmethod

@@ -34,3 +34,9 @@ class CheckpointError(GenzooError):
 
 class CapabilityError(GenzooError):
     """A command asked of a model that cannot serve it (e.g. ``sample`` on a translator)."""
+
+
+class StorageError(GenzooError, OSError):
+    """The disk is full: a file could not be written. Still an ``OSError``, for code that catches those."""
+
+    exit_code = 1

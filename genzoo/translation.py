@@ -200,13 +200,26 @@ def read_reference(path: Path) -> dict[str, torch.Tensor]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # weights_only refuses anything but tensors and plain containers
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise CheckpointError(
-            f"{path} cannot be read as a state dict of tensors ({first}). genzoo reads .pth files with "
+            f"{path} cannot be read as a state dict of tensors ({_refusal(exc)}). genzoo reads .pth files with "
             f"torch.load(weights_only=True) only, never unpickling other objects; expected the generator state dict "
             f"that the reference CycleGAN saves (latest_net_G_A.pth)."
         ) from None
     return clean_state(obj, str(path))
+
+
+def _refusal(exc: Exception) -> str:
+    """The reason in torch.load's error (e.g. "Unsupported global: …"), without its advice to load the file
+    unsafely and without colour codes."""
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    for line in text.splitlines():
+        if "nsupported" in line:
+            return line.split("WeightsUnpickler error:")[-1].strip()[:200]
+    if "weights_only" in text or "Weights only" in text:
+        return "it holds objects other than tensors and plain containers"
+    return (text.strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
 def _family(entry: ModelEntry) -> str:

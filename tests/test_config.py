@@ -122,3 +122,18 @@ def test_epochs_replace_the_default_steps(tmp_path: Path) -> None:
     path.write_text("name: vae-mlp\n")
     with pytest.raises(ConfigError, match="it names 'vae-mlp', not 'vae-conv'"):
         build_run_config("vae-conv", config_file=path)
+
+
+def test_configuration_docs_tables_are_current() -> None:
+    """docs/configuration.md's field tables match the config classes (regenerate with docs/config_tables.py). In a
+    fresh process: this one has the test plugins' losses registered."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).parent.parent
+    env = {**os.environ, "GENZOO_DISABLE_PLUGINS": "1"}
+    done = subprocess.run(
+        [sys.executable, "docs/config_tables.py", "--check"], cwd=root, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, f"{done.stdout}{done.stderr}: run `python docs/config_tables.py`"

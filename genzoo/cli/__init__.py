@@ -28,10 +28,32 @@ err_console = Console(stderr=True)
 
 
 def report_error(exc: GenzooError) -> None:
+    import os
+
     from rich.markup import escape
 
+    # under torchrun every process reports; the rank says whose message it is
+    rank = f"rank {os.environ['RANK']} " if int(os.environ.get("WORLD_SIZE", "1")) > 1 else ""
     # escaped: messages quote user input and config syntax such as `attributes=[class]`, never rich markup
-    err_console.print(f"[bold red]{exc.label}:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]{rank}{exc.label}:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+
+
+def os_error_message(exc: OSError) -> str:
+    """What went wrong with a file and what to do: a full disk and a read-only folder get their own advice."""
+    import errno
+
+    where = f" ({exc.filename})" if exc.filename else ""
+    if exc.errno in {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}:
+        return (
+            f"The disk is full{where}: {exc.strerror}. Free some space, then run the command again (an interrupted "
+            "training run continues from its last checkpoint with `genzoo train --resume RUN_DIR`)."
+        )
+    if exc.errno in {errno.EACCES, errno.EPERM, errno.EROFS}:
+        return (
+            f"{exc.strerror}{where}. Choose a place you may write to (e.g. another --out), or change the permissions "
+            "of that file or folder."
+        )
+    return f"{exc.strerror or exc}{where}. Check that the path exists and is writable."
 
 
 class GenzooGroup(TyperGroup):
@@ -44,8 +66,7 @@ class GenzooGroup(TyperGroup):
             report_error(exc)
             raise typer.Exit(exc.exit_code) from None
         except OSError as exc:  # permissions, a full disk, a missing folder: the user's environment, not a bug
-            where = f" ({exc.filename})" if exc.filename else ""
-            report_error(GenzooError(f"{exc.strerror or exc}{where}. Check that the path exists and is writable."))
+            report_error(GenzooError(os_error_message(exc)))
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err_console.print("[bold red]interrupted[/]")
@@ -247,6 +268,8 @@ def train(
         seed=seed,
         log=log,
     )
+    if not result.main:  # under torchrun, rank 0 reports
+        return
     summary = json.loads((result.run_dir / "summary.json").read_text())
     metrics = ", ".join(f"{k} {v:.4g}" for k, v in summary.get("heldout", {}).items() if isinstance(v, float))
     console.print(

@@ -9,14 +9,25 @@ import numpy as np
 
 from genzoo.config import DataConfig
 from genzoo.data.core import ImageSet, Progress, Split, cached
-from genzoo.data.folder import UnreadableImage, find_images, load_folder, load_image, skipped_summary, split_heldout
+from genzoo.data.folder import (
+    UnreadableImage,
+    display_path,
+    find_images,
+    load_folder,
+    load_image,
+    skipped_summary,
+    split_heldout,
+)
 from genzoo.errors import DataError
 
 
 def _listing(root: Path, files: list[Path]) -> list[tuple[str, int, int]]:
     out = []
     for f in files:
-        st = f.stat()
+        try:
+            st = f.stat()
+        except OSError:  # a dangling link or a link loop: listed here, then reported as unreadable
+            st = f.lstat()
         out.append((os.fsencode(f.relative_to(root)).hex(), st.st_size, st.st_mtime_ns))
     return out
 
@@ -25,7 +36,7 @@ def load_folder_split(root: Path, config: DataConfig, image_size: int, progress:
     """Every readable image below ``root`` at ``image_size``; unreadable ones skipped (or fatal with ``strict``)."""
     root = root.expanduser().resolve() if root.exists() else root
     files = find_images(root)
-    domain = root.name or str(root)
+    domain = display_path(root.name or root)  # a label: shown, and stored as UTF-8 text
 
     def build() -> ImageSet:
         report = (lambda done, total: progress(f"reading {domain}", done, total)) if progress else None
@@ -51,7 +62,10 @@ def read_images(paths: list[Path], size: int) -> np.ndarray:
     out = []
     for f in files:
         if not f.is_file():
-            raise DataError(f"Image {f} does not exist.")
+            raise DataError(
+                f"The image '{display_path(f)}' does not exist. Check the path for typos, or give an image file or a "
+                "folder of images."
+            )
         try:
             out.append(load_image(f, size))
         except UnreadableImage:

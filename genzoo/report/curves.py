@@ -9,7 +9,7 @@ from typing import Any
 
 from genzoo.checkpoint import atomic_write
 
-NOT_CURVES = {"step", "epoch", "lr", "beta", "seconds"}
+NOT_CURVES = {"step", "epoch", "lr", "beta", "seconds", "skipped_steps"}
 
 
 def curve_keys(metrics: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -19,8 +20,8 @@ from rich.progress import (
 class TrainProgress:
     """Context manager around a rich ``Progress``; every method is a no-op when ``enabled`` is False."""
 
-    def __init__(self, enabled: bool = True, console: Console | None = None) -> None:
-        self.enabled = enabled
+    def __init__(self, enabled: bool = True, console: Console | None = None, notes: bool = True) -> None:
+        self.enabled, self.notes = enabled, notes
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -50,8 +51,10 @@ class TrainProgress:
         self._progress.update(self._data[description], completed=done, total=total)
 
     def note(self, text: str) -> None:
-        """A line printed above the bars (also when the bars are disabled: notes are never silent)."""
-        self._progress.console.print(f"[yellow]note:[/] {text}", highlight=False)
+        """A line printed above the bars (also when the bars are disabled: notes are silent only with ``notes``
+        False, which the Trainer sets on every process but rank 0 under torchrun)."""
+        if self.notes:
+            self._progress.console.print(f"[yellow]note:[/] {escape(text)}", highlight=False, soft_wrap=True)
 
     def start(self, total: int, completed: int) -> None:
         self._total = total
