@@ -71,7 +71,7 @@ def main() -> None:
             for way, (processes, threads) in WAYS.items():
                 measured[way].append(rate(name, processes, threads, args.steps))
         m = {w: statistics.median(v) for w, v in measured.items()}
-        cells = "".join(f"{m[w]:>9.0f}" for w in WAYS)
+        cells = "".join(f"{m[w]:>9.0f}" if m[w] >= 100 else f"{m[w]:>9.1f}" for w in WAYS)
         speedup, scaling = m["2 × 1"] / m["1 × 2"], m["2 × 1"] / (2 * m["1 × 1"])
         print(f"{name:>16} {MODELS[name][1]:>5}{cells} {speedup:>9.2f}x {scaling:>8.2f}", flush=True)
 
