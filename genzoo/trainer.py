@@ -231,6 +231,17 @@ def to_model(model: GenerativeModel, images: np.ndarray, device: torch.device) -
 
 
 @dataclass
+class Session:
+    """What a run trains with: the model, its step context (optimizers, scaler), LR schedulers and batch streams.
+    Everything in it, and the Trainer's counters, is what a checkpoint saves and a resume restores."""
+
+    model: GenerativeModel
+    ctx: StepContext
+    schedulers: dict[str, Any]
+    streams: dict[str, BatchStream]
+
+
+@dataclass
 class TrainResult:
     run_dir: Path
     steps: int
@@ -329,7 +340,8 @@ class Trainer:
             optimizers = model.configure_optimizers()
             schedulers = model.configure_schedulers(optimizers, total)
             ctx = StepContext(optimizers, self.device, self.dtype, total, w, skip_nonfinite=t.on_nan == "skip")
-            start = self._start(model, ctx, schedulers, streams, ui)
+            session = Session(model, ctx, schedulers, streams)
+            start = self._start(session, ui)
             distributed.barrier(w)  # every process has checked the run folder before rank 0 writes to it
             if start > total or (start == total and self.dir.finished):
                 raise GenzooError(
@@ -387,7 +399,7 @@ class Trainer:
                         if board and preview:
                             board.image("preview", preview, done)
                     if done % t.checkpoint_every == 0 or done == total or stop:
-                        self.save_checkpoint(model, ctx, schedulers, streams, done)
+                        self.save_checkpoint(session, done)
                     ui.advance(done)
                     if stop:
                         how = signal.Signals(self._stop_signal).name if self._stop_signal else "a signal"
@@ -479,20 +491,18 @@ class Trainer:
 
     # -- checkpoints -------------------------------------------------------------------------------------------------
 
-    def _state(
-        self, model: GenerativeModel, ctx: StepContext, schedulers: dict[str, Any], streams: dict[str, BatchStream]
-    ) -> dict[str, Any] | None:
+    def _state(self, s: Session) -> dict[str, Any] | None:
         """Everything a resumed run needs, on rank 0 (None on the others). Under torchrun, the RNG and the model's
         extra state (e.g. an image pool) differ between the processes: ``ranks`` holds each process's."""
-        own = {"rng": self._rng_state(), "model": model.extra_state()}
+        own = {"rng": self._rng_state(), "model": s.model.extra_state()}
         ranks = distributed.gather(own, self.world)  # every process takes part
         if ranks is None:
             return None
         state = {
-            "optimizers": {k: o.state_dict() for k, o in ctx.optimizers.items()},
-            "schedulers": {k: s.state_dict() for k, s in schedulers.items()},
-            "scaler": ctx.scaler.state_dict() if ctx.scaler is not None else None,
-            "data": {k: [s.epoch, s.offset] for k, s in streams.items()},
+            "optimizers": {k: o.state_dict() for k, o in s.ctx.optimizers.items()},
+            "schedulers": {k: sched.state_dict() for k, sched in s.schedulers.items()},
+            "scaler": s.ctx.scaler.state_dict() if s.ctx.scaler is not None else None,
+            "data": {k: [stream.epoch, stream.offset] for k, stream in s.streams.items()},
             "skipped": [self.skipped_steps, self._bad_in_a_row],
             "window": {"sums": dict(self._sums), "steps": self._window},
         }
@@ -507,20 +517,13 @@ class Trainer:
         if rng["cuda"] and self.device.type == "cuda":
             torch.cuda.set_rng_state(rng["cuda"][0], self.device)
 
-    def save_checkpoint(
-        self,
-        model: GenerativeModel,
-        ctx: StepContext,
-        schedulers: dict[str, Any],
-        streams: dict[str, BatchStream],
-        step: int,
-    ) -> Path | None:
+    def save_checkpoint(self, session: Session, step: int) -> Path | None:
         """Write a resumable checkpoint (rank 0; every process must call it) and drop the oldest beyond
         ``keep_checkpoints``. The new file is complete before an old one is removed."""
-        state = self._state(model, ctx, schedulers, streams)
+        state = self._state(session)
         if state is None:
             return None
-        path = self._write(self.dir.checkpoint_path(step), model, step, state)
+        path = self._write(self.dir.checkpoint_path(step), session.model, step, state)
         for old in self.dir.checkpoint_files()[: -self.run.train.keep_checkpoints]:
             old.unlink(missing_ok=True)
         return path
@@ -538,14 +541,7 @@ class Trainer:
             state=state,
         )
 
-    def _start(
-        self,
-        model: GenerativeModel,
-        ctx: StepContext,
-        schedulers: dict[str, Any],
-        streams: dict[str, BatchStream],
-        ui: TrainProgress,
-    ) -> int:
+    def _start(self, session: Session, ui: TrainProgress) -> int:
         """0 for a new run; for a resumed one, restore the newest readable checkpoint and return its step. An
         unreadable newer checkpoint (cut short by a crash, corrupted on disk) is named, and the one before used."""
         if not self.resume:
@@ -566,7 +562,7 @@ class Trainer:
                 continue
             if problems:
                 ui.note(f"{problems[-1]} Resuming from {path.name} (step {info.step}) instead.")
-            self._restore(model, ctx, schedulers, streams, weights, state, info.step, ui)
+            self._restore(session, weights, state, info.step, ui)
             if self.world.main:
                 self._truncate_metrics(info.step)
                 for partial in self.dir.path.rglob(".*.tmp"):
@@ -578,25 +574,17 @@ class Trainer:
         )
 
     def _restore(
-        self,
-        model: GenerativeModel,
-        ctx: StepContext,
-        schedulers: dict[str, Any],
-        streams: dict[str, BatchStream],
-        weights: dict[str, Tensor],
-        state: dict[str, Any],
-        step: int,
-        ui: TrainProgress,
+        self, s: Session, weights: dict[str, Tensor], state: dict[str, Any], step: int, ui: TrainProgress
     ) -> None:
-        model.load_state_dict(weights)
-        for k, o in ctx.optimizers.items():
+        s.model.load_state_dict(weights)
+        for k, o in s.ctx.optimizers.items():
             o.load_state_dict(state["optimizers"][k])
-        for k, s in schedulers.items():
-            s.load_state_dict(state["schedulers"][k])
-        if ctx.scaler is not None and state["scaler"] is not None:
-            ctx.scaler.load_state_dict(state["scaler"])
+        for k, sched in s.schedulers.items():
+            sched.load_state_dict(state["schedulers"][k])
+        if s.ctx.scaler is not None and state["scaler"] is not None:
+            s.ctx.scaler.load_state_dict(state["scaler"])
         for k, (epoch, offset) in state["data"].items():
-            streams[k].seek(epoch, offset)
+            s.streams[k].seek(epoch, offset)
         self.skipped_steps, self._bad_in_a_row = state.get("skipped", [0, 0])
         window = state.get("window", {"sums": {}, "steps": 0})
         self._sums = {k: v.to(self.device) for k, v in window["sums"].items()}
@@ -612,7 +600,7 @@ class Trainer:
                 f"the checkpoint was written by {len(ranks)} process(es) and this run has {self.world.size}: "
                 "training continues from it, but random draws differ from an uninterrupted run"
             )
-        model.load_extra_state(own["model"])
+        s.model.load_extra_state(own["model"])
 
     def _logged_before(self, step: int) -> dict[str, Any]:
         """The last metrics line at or before ``step`` of a resumed run ({} for a new one)."""
