@@ -93,6 +93,24 @@ def load_weights(model: GenerativeModel, source: str | Path) -> GenerativeModel:
     return model
 
 
+def model_of(header: CheckpointInfo) -> ModelEntry:
+    """The registry entry of the model a checkpoint holds; a name not registered here is most likely a plugin's."""
+    from genzoo.registry import plugins_disabled
+
+    if header.model in models:
+        return models.get(header.model)
+    why = (
+        "plugins are turned off here (GENZOO_DISABLE_PLUGINS)"
+        if plugins_disabled()
+        else "it may come from a plugin that is not installed in this environment (`genzoo plugins` lists those that "
+        "are)"
+    )
+    raise CheckpointError(
+        f"{header.path} holds weights of the model {header.model!r}, which is not registered: {why}. Install the "
+        f"package that provides {header.model!r} and try again. Registered models: {', '.join(models.names())}."
+    )
+
+
 def load(source: str | Path, *, device: str = "cpu", root: Path = DEFAULT_ROOT) -> GenerativeModel:
     """A trained model from a ``.safetensors`` file, a run directory, or a model name (its newest finished run)."""
     from pydantic import ValidationError
@@ -101,7 +119,7 @@ def load(source: str | Path, *, device: str = "cpu", root: Path = DEFAULT_ROOT) 
     from genzoo.trainer import resolve_device
 
     header = resolve_weights(source, root)
-    entry = models.get(header.model)
+    entry = model_of(header)
     try:
         config = entry.config.model_validate(header.config)
     except ValidationError as exc:
@@ -117,8 +135,11 @@ def require(source: str | Path, capability: str, root: Path = DEFAULT_ROOT) -> N
     """Fail early, before looking for weights, when the model behind ``source`` cannot do ``capability``."""
     from genzoo.errors import CapabilityError
 
-    name = str(source) if str(source) in models and not Path(source).exists() else resolve_weights(source, root).model
-    entry = models.get(name)
+    if str(source) in models and not Path(source).exists():
+        name, entry = str(source), models.get(str(source))
+    else:
+        entry = model_of(resolve_weights(source, root))
+        name = entry.name
     if capability not in entry.capabilities:
         hint = " Use `genzoo translate` for it." if "translate" in entry.capabilities else ""
         raise CapabilityError(f"{name} cannot {capability}. It can: {', '.join(sorted(entry.capabilities))}.{hint}")

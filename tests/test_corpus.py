@@ -444,6 +444,20 @@ def test_weights_that_do_not_fit_their_header(runner: CliRunner, tmp_path: Path,
     assert not (tmp_path / "x.png").exists()
 
 
+def test_weights_of_a_model_that_is_not_installed(runner: CliRunner, tmp_path: Path) -> None:
+    """A checkpoint of a plugin's model, opened where the plugin is missing: the message says what to install."""
+    import torch
+
+    path = checkpoint.save(
+        tmp_path / "resvae.safetensors", model_name="resvae", config={"image_size": 16}, weights={"w": torch.zeros(2)}
+    )
+    assert "resvae" in cli_ok(runner, "info", str(path))  # the header alone is fine
+    translate = ["translate", str(path), str(path), "--to", "anime"]
+    for command in (["sample", str(path)], ["reconstruct", str(path)], translate):
+        message = cli_fails(runner, *command)
+        assert_mentions(message, str(path), "'resvae'", "not registered", "GENZOO_DISABLE_PLUGINS", "vae-conv")
+
+
 class _Payload:
     """Unpickling this creates the marker file: proof that a file was unpickled."""
 

@@ -239,6 +239,18 @@ def test_compare_shows_the_differing_field_and_both_runs_metrics(runner: CliRunn
     assert "model.latent_dim" not in table
 
 
+def test_compare_fills_fields_an_older_run_lacks_with_their_defaults(
+    runner: CliRunner, vae_runs: dict[str, Path], tmp_path: Path
+) -> None:
+    """A run written before ``train.on_nan`` existed does not differ from a new one in that field."""
+    old = shutil.copytree(vae_runs["mse"], tmp_path / "old")
+    saved = json.loads((old / "config.json").read_text())
+    del saved["train"]["on_nan"], saved["train"]["skip_limit"]
+    (old / "config.json").write_text(json.dumps(saved))
+    result = json.loads(cli_ok(runner, "compare", str(old), str(vae_runs["bce"]), "--json"))
+    assert result["config"] == {"model.recon_loss": ["mse", "bce"]}
+
+
 def test_compare_eval_measures_and_stores_every_run(
     runner: CliRunner, vae_runs: dict[str, Path], tmp_path: Path
 ) -> None:
