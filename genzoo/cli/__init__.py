@@ -248,7 +248,10 @@ def train(
         typer.Option("--log", help="Also log to: tensorboard (RUN/tensorboard/; needs genzoo[tensorboard])."),
     ] = None,
 ) -> None:
-    """Train a model; the run directory gets config, metrics, previews, checkpoints and final weights."""
+    """Train a model; the run directory gets config, metrics, previews, checkpoints and final weights.
+
+    On several processes: `torchrun --nproc_per_node N -m genzoo train …` (docs/distributed.md).
+    """
     from genzoo.api import train as run_training
 
     if strict:
