@@ -3,6 +3,7 @@ that the test can check that all ranks hold the same ones (the Trainer itself wr
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -24,3 +25,5 @@ def main(name: str, out: str, steps: int, *overrides: str) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1], sys.argv[2], int(sys.argv[3]), *sys.argv[4:])
+    sys.stdout.flush()
+    os._exit(0)  # as genzoo.cli.main under torchrun: no interpreter teardown, where gloo's threads can abort

@@ -135,6 +135,22 @@ def test_acgan_step_in_bf16_logs_every_term() -> None:
     assert float(logs["cls_real"]) == pytest.approx(math.log(6) / 2 + math.log(2) / 2, rel=0.2)  # untrained: chance
 
 
+def test_acgan_twin_classifier_adds_heads_trained_on_fakes_and_played_against() -> None:
+    plain, twin = _tiny("acgan"), _tiny("acgan", twin=True).train()
+    classes = sum(plain.sizes)
+    x = torch.rand(8, 3, SIZE, SIZE) * 2 - 1
+    assert plain.discriminator(x).shape == (8, 1 + classes)
+    assert twin.discriminator(x).shape == (8, 1 + 2 * classes)  # real/fake, class heads, twin class heads
+    twin.data_info = {"attributes": {"hair_color": [], "glasses": [], "mouth": []}}
+    ctx = StepContext(twin.configure_optimizers(), torch.device("cpu"), None, total_steps=10)
+    attrs = torch.tensor([[v % 6, v % 2, 0] for v in range(8)])
+    logs = {k: float(v) for k, v in twin.train_step(Batch(x, None, attrs), ctx).items()}
+    assert logs["loss_D"] == pytest.approx(logs["adv_D"] + logs["cls_real"] + logs["cls_twin"], rel=1e-5)
+    assert logs["cls_twin"] == pytest.approx(math.log(6) / 2 + math.log(2) / 2, rel=0.2)  # untrained: chance
+    # the generator's loss subtracts the twin heads' cross-entropy on its fakes (about chance, so clearly below)
+    assert logs["loss_G"] < logs["adv_G"] + logs["cls_fake"] - 0.5
+
+
 @pytest.mark.parametrize("embedding", ["concat", "sum"])
 def test_conditioning_changes_the_output(embedding: str) -> None:
     model = _tiny("acgan", embedding=embedding, attributes=["hair_color", "glasses"]).eval()

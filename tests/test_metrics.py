@@ -27,7 +27,7 @@ from genzoo.metrics.frechet import feature_distance, frechet_distance, gaussian
 from genzoo.metrics.images import is_toon
 from genzoo.metrics.paired import l1, ssim
 from genzoo.metrics.result import Section
-from genzoo.metrics.sampling import judge_codes
+from genzoo.metrics.sampling import diversity, judge_codes
 from genzoo.metrics.table import rows, tables
 from genzoo.metrics.translation import evaluate_translator, same_records
 from genzoo.models.base import GenerativeModel, image_tensor
@@ -141,6 +141,17 @@ def test_agreement_valid_and_condition_mapping() -> None:
     mapping = judge_codes({"glasses": ["yes", "no"], "hair_color": ["pink", "black"]})
     assert mapping is not None and mapping["glasses"].tolist() == [1, 0] and mapping["hair_color"].tolist() == [5, 0]
     assert judge_codes({"class": ["cats", "dogs"]}) is None
+
+
+def test_diversity_is_the_mean_distance_within_a_group() -> None:
+    points = np.array([[0.0, 0.0], [3.0, 4.0], [0.0, 0.0], [6.0, 8.0], [1.0, 1.0]])
+    pairs = [np.linalg.norm(points[i] - points[j]) for i in range(5) for j in range(i + 1, 5)]
+    assert diversity(points) == pytest.approx(np.mean(pairs))
+    groups = np.array([[0, 1], [0, 1], [1, 0], [1, 0], [2, 2]])  # (5 apart), (10 apart), a single image
+    assert diversity(points, groups) == pytest.approx(7.5)
+    collapsed = np.repeat(points[:1], 5, axis=0)  # the same face for every noise vector
+    assert diversity(collapsed, groups) == 0.0
+    assert diversity(points[:1]) is None and diversity(points, np.arange(5)) is None  # no pair anywhere
 
 
 def test_l1_and_ssim() -> None:
@@ -318,6 +329,7 @@ def test_eval_json_of_a_vae(runner: CliRunner, tiny_run: Path) -> None:
     assert result["fd"] > 0 and result["fd_real"] >= 0 and result["fd_reference"] == "fresh render"
     for key in ("valid_share", "valid_share_real", "coverage", "coverage_real"):
         assert 0 <= result[key] <= 1, key
+    assert result["diversity"] > 0 and result["diversity_real"] > 0
     assert result["coverage_attributes"] == ["hair_color", "glasses", "skin_tone"]
     assert result["coverage_combinations"] == 48 and result["not_applicable"] == {}
     summary = json.loads((tiny_run / "summary.json").read_text())
@@ -343,6 +355,10 @@ def test_eval_json_of_gans(runner: CliRunner, gan_runs: dict[str, Path]) -> None
     assert acgan["coverage_attributes"] == ["hair_color", "glasses"] and acgan["coverage_combinations"] == 12
     assert set(acgan["conditional_accuracy"]) == set(acgan["conditional_accuracy_real"]) == {"hair_color", "glasses"}
     assert all(0 <= v <= 1 for v in acgan["conditional_accuracy"].values())
+    for result in (dcgan, acgan):
+        assert result["diversity"] > 0 and result["diversity_real"] > 0
+    # acgan's pairs are within one requested condition, of 12: closer than dcgan's, which may be any two faces
+    assert acgan["diversity_real"] < dcgan["diversity_real"]
 
 
 def test_eval_json_of_a_cyclegan(runner: CliRunner, tmp_path: Path) -> None:
@@ -379,6 +395,7 @@ def test_a_folder_trained_model_marks_attribute_metrics_not_applicable(runner: C
     for key in ("valid_share", "valid_share_real", "coverage", "coverage_real", "coverage_attributes"):
         assert result[key] is None
         assert "blobs is not one of them" in result["not_applicable"][key]
+    assert result["diversity"] > 0 and result["diversity_real"] > 0  # judge features exist for any image
 
 
 def test_the_training_summary_skips_the_judge_when_it_is_not_cached(

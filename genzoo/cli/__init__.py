@@ -556,7 +556,22 @@ def data_export(
 
 
 def main() -> None:
-    app(prog_name="genzoo")
+    import os
+
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        app(prog_name="genzoo")
+        return
+    # Under torchrun, leave without the interpreter's teardown: gloo's threads, still alive there even after the
+    # process group is destroyed, now and then abort a process that has finished ("terminate called without an
+    # active exception"), and torchrun would report a finished run as failed.
+    try:
+        app(prog_name="genzoo")
+        code = 0
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 from genzoo.cli import plugins as _plugins  # noqa: E402,F401  (registers plugins)

@@ -1,4 +1,4 @@
-"""Metrics of a model that samples: Fréchet distance, valid faces, coverage, and conditional accuracy.
+"""Metrics of a model that samples: Fréchet distance, diversity, valid faces, coverage, and conditional accuracy.
 
 All of them compare ``n`` samples (drawn from ``seed``) with the first ``n`` held-out real images of the training
 data, read by the same judge; every ``X_real`` is ``X`` measured on those real images in place of the samples.
@@ -25,6 +25,31 @@ ATTRIBUTE_KEYS = (
     "coverage_combinations",
 )
 CONDITIONAL_KEYS = ("conditional_accuracy", "conditional_accuracy_real")
+DIVERSITY_KEYS = ("diversity", "diversity_real")
+
+
+def diversity(features: np.ndarray, groups: np.ndarray | None = None) -> float | None:
+    """The mean distance in judge features between two images of the same group: how different two faces drawn
+    under the same condition are (every image is one group when ``groups`` is None). ``groups`` holds one row of
+    condition codes per image. None when no group has two images.
+
+    A model that ignores its noise within a condition (conditional mode collapse) scores far below real images, even
+    when it covers every condition; the Fréchet distance sees that only mixed with everything else.
+    """
+    x = np.asarray(features, dtype=np.float64)
+    keys = np.zeros(len(x), dtype=np.int64)
+    if groups is not None:
+        keys = np.unique(np.asarray(groups).reshape(len(x), -1), axis=0, return_inverse=True)[1].reshape(-1)
+    total, pairs = 0.0, 0
+    for key in np.unique(keys):
+        f = x[keys == key]
+        if len(f) < 2:
+            continue
+        squares = (f * f).sum(axis=1)
+        distances = np.sqrt(np.clip(squares[:, None] + squares[None, :] - 2 * f @ f.T, 0, None))
+        total += float(np.triu(distances, k=1).sum())
+        pairs += len(f) * (len(f) - 1) // 2
+    return total / pairs if pairs else None
 
 
 def coverage_attributes(model: GenerativeModel) -> tuple[str, ...]:
@@ -53,6 +78,7 @@ def evaluate_sampler(
     fake = judge.read(generate(model, n, seed, conditions))
     real = judge.read(real_set.images[:n])
     put_fd(out, judge, fake, real, real_set)
+    _put_diversity(out, model, fake.features, real.features, real_set, conditions)
     if not is_toon(real_set):
         out.skip(NOT_TOON.format(domain=real_set.domain), *ATTRIBUTE_KEYS)
         if values:
@@ -82,3 +108,29 @@ def evaluate_sampler(
         "conditional_accuracy_real",
         {a: float(np.mean(real.codes[a] == truth[:n, columns.index(a)])) for a in values},
     )
+
+
+def _put_diversity(
+    out: Section,
+    model: GenerativeModel,
+    fake: np.ndarray,
+    real: np.ndarray,
+    real_set: ImageSet,
+    conditions: dict[str, np.ndarray] | None,
+) -> None:
+    """``diversity`` of the samples, grouped by their requested values, and ``diversity_real`` of the held-out
+    images, grouped by their true values of the same attributes."""
+    fake_groups = real_groups = None
+    if conditions is not None:
+        columns = list(real_set.schema)
+        if real_set.attributes is None or not set(conditions) <= set(columns):
+            out.skip("the held-out images do not carry the conditioned attributes", *DIVERSITY_KEYS)
+            return
+        fake_groups = np.stack([conditions[a] for a in model.condition_values], axis=1)
+        real_groups = real_set.attributes[: len(real), [columns.index(a) for a in model.condition_values]]
+    values = diversity(fake, fake_groups), diversity(real, real_groups)
+    if None in values:
+        out.skip("too few images to pair within a condition", *DIVERSITY_KEYS)
+        return
+    out.put("diversity", values[0])
+    out.put("diversity_real", values[1])

@@ -69,6 +69,9 @@ class ACGANConfig(GANConfig):
     )
     embed_dim: int = Field(16, gt=0, description="Size of each attribute embedding with embedding=concat.")
     cls_weight: float = Field(1.0, ge=0, description="Weight of the auxiliary classification loss.")
+    twin: bool = Field(
+        False, description="Add TAC-GAN's twin classifier against look-alike faces within a condition (docs/gan.md)."
+    )
 
     @field_validator("attributes")
     @classmethod

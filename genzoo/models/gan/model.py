@@ -138,8 +138,10 @@ class GAN(GenerativeModel):
     """A DCGAN; conditioned on attributes when ``values`` (attribute → value names, in order) is not empty.
 
     ``embedding``: ``concat`` puts one ``embed_dim``-sized embedding per attribute beside the noise; ``sum`` adds
-    latent-sized embeddings to it. ``cls_weight`` weighs the auxiliary classification losses. With ``config.ema``,
-    ``generator_ema`` keeps a moving average of the generator's weights, and sampling uses it.
+    latent-sized embeddings to it. ``cls_weight`` weighs the auxiliary classification losses. ``twin`` adds the
+    twin classifier of TAC-GAN (Gong et al., 2019): a second set of class heads that the discriminator trains on
+    fakes and the generator plays against, which removes AC-GAN's pull towards easily classified, look-alike faces.
+    With ``config.ema``, ``generator_ema`` keeps a moving average of the generator's weights, and sampling uses it.
     """
 
     pixel_range = "symmetric"
@@ -152,13 +154,15 @@ class GAN(GenerativeModel):
         embedding: str = "sum",
         embed_dim: int = 16,
         cls_weight: float = 1.0,
+        twin: bool = False,
     ) -> None:
         super().__init__(config)
         self.values = {a: list(v) for a, v in (values or {}).items()}
         self.sizes = [len(v) for v in self.values.values()]
-        self.cls_weight = cls_weight
+        self.cls_weight, self.twin = cls_weight, twin and bool(self.sizes)
         self.generator = Generator(config, self.sizes, embedding, embed_dim)
-        self.discriminator = Discriminator(config, 1 + sum(self.sizes))
+        # outputs: the real/fake logit, the class logits, and with ``twin`` the twin class logits
+        self.discriminator = Discriminator(config, 1 + sum(self.sizes) * (2 if self.twin else 1))
         self.generator.apply(dcgan_init)
         self.discriminator.apply(dcgan_init)
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False) if config.ema > 0 else None
@@ -259,8 +263,12 @@ class GAN(GenerativeModel):
         adv = self.adversarial(real_out[:, :1], True, True) + self.adversarial(fake_out[:, :1], False, True)
         logs = {"loss_D": adv, "d_real": real_out[:, 0].float().mean(), "d_fake": fake_out[:, 0].float().mean()}
         if labels is not None:
-            cls, acc = self._classification(real_out[:, 1:], labels)
+            n = sum(self.sizes)
+            cls, acc = self._classification(real_out[:, 1 : 1 + n], labels)
             logs.update(loss_D=adv + self.cls_weight * cls, adv_D=adv, cls_real=cls, acc_real=acc)
+            if self.twin:  # the twin heads learn to tell the fakes' requested values
+                twin, _ = self._classification(fake_out[:, 1 + n :], labels)
+                logs.update(loss_D=logs["loss_D"] + self.cls_weight * twin, cls_twin=twin)
         ctx.backward(logs["loss_D"])
         ctx.step("discriminator")
         return _detached(logs)
@@ -273,8 +281,12 @@ class GAN(GenerativeModel):
             adv = self.adversarial(out[:, :1], True, False)
             logs = {"loss_G": adv}
             if labels is not None:
-                cls, _ = self._classification(out[:, 1:], labels)
+                n = sum(self.sizes)
+                cls, _ = self._classification(out[:, 1 : 1 + n], labels)
                 logs.update(loss_G=adv + self.cls_weight * cls, adv_G=adv, cls_fake=cls)
+                if self.twin:  # ... and the generator plays against them
+                    twin, _ = self._classification(out[:, 1 + n :], labels)
+                    logs.update(loss_G=logs["loss_G"] - self.cls_weight * twin)
             ctx.backward(logs["loss_G"])
         finally:
             self.discriminator.requires_grad_(True)
@@ -317,13 +329,15 @@ class ACGAN(GAN):
     curve_groups: ClassVar[dict[str, list[str]]] = {
         "losses": ["loss_G", "loss_D"],
         "adversarial": ["adv_G", "adv_D"],
-        "auxiliary classification": ["cls_real", "cls_fake"],
+        "auxiliary classification": ["cls_real", "cls_fake", "cls_twin"],
         "classifier accuracy on real": ["acc_real"],
         "discriminator output (logits)": ["d_real", "d_fake"],
     }
 
     def __init__(self, config: ACGANConfig) -> None:
-        super().__init__(config, config.value_names(), config.embedding, config.embed_dim, config.cls_weight)
+        super().__init__(
+            config, config.value_names(), config.embedding, config.embed_dim, config.cls_weight, config.twin
+        )
 
     def preview(self, batch: Batch, generator: torch.Generator) -> list[Tensor]:
         """Real images, then one row per value of the first attribute (at most ``PREVIEW_ROWS``), every row from the
