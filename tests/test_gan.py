@@ -163,8 +163,27 @@ def test_conditioning_changes_the_output(embedding: str) -> None:
         model.decode(z, {"hair_color": [4]})
 
 
+def test_conditional_batchnorm_generator() -> None:
+    """embedding=cbn: z enters alone; each BatchNorm's scale and shift come from the values, starting as plain BN."""
+    from genzoo.models.gan.model import ConditionalBatchNorm2d
+
+    model = _tiny("acgan", embedding="cbn", ema=0).eval()
+    g = model.generator
+    assert len(g.embeddings) == 0 and g.net[0].in_channels == 6  # the latent alone
+    norms = [m for m in g.net if isinstance(m, ConditionalBatchNorm2d)]
+    assert norms and not any(isinstance(m, torch.nn.BatchNorm2d) and m.affine for m in g.modules())
+    z = torch.randn(2, 6)
+    blue = model.decode(z, {"hair_color": [4], "glasses": [0]})
+    pink = model.decode(z, {"hair_color": [5], "glasses": [0]})
+    assert torch.equal(blue, pink)  # the tables start at zero: the condition has no effect yet
+    with torch.no_grad():
+        norms[0].scales[0].weight[5].fill_(0.5)  # pink hair scales the first features by 1.5
+    assert not torch.allclose(blue, model.decode(z, {"hair_color": [5], "glasses": [0]}))
+    assert torch.equal(blue, model.decode(z, {"hair_color": [4], "glasses": [0]}))
+
+
 def test_sampling_with_named_conditions_is_seeded() -> None:
-    model = _tiny("acgan").eval()
+    model = _tiny("acgan", embedding="sum").eval()  # an untrained cbn generator ignores the condition (see above)
     a = genzoo.sample(model, 4, seed=3, conditions={"hair_color": "blue"})
     assert torch.equal(a, genzoo.sample(model, 4, seed=3, conditions={"hair_color": 4}))
     assert not torch.equal(a, genzoo.sample(model, 4, seed=3, conditions={"hair_color": "red"}))

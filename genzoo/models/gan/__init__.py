@@ -64,8 +64,10 @@ class ACGANConfig(GANConfig):
     values: dict[str, list[str]] = Field(
         {}, description="Value names of each conditioned attribute; filled from the training data."
     )
-    embedding: Literal["sum", "concat"] = Field(
-        "sum", description="sum: latent-sized embeddings added to z; concat: one embedding per attribute beside z."
+    embedding: Literal["cbn", "sum", "concat"] = Field(
+        "cbn",
+        description="cbn: conditional BatchNorm in the generator, z enters alone (docs/gan.md); sum: latent-sized "
+        "embeddings added to z; concat: one embedding per attribute beside z.",
     )
     embed_dim: int = Field(16, gt=0, description="Size of each attribute embedding with embedding=concat.")
     cls_weight: float = Field(1.0, ge=0, description="Weight of the auxiliary classification loss.")

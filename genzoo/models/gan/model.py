@@ -60,18 +60,20 @@ class Generator(nn.Module):
         self, config: GANConfig, sizes: Sequence[int] = (), embedding: str = "sum", embed_dim: int = 16
     ) -> None:
         super().__init__()
-        self.embedding = embedding
+        self.embedding = embedding if sizes else "sum"
+        cbn = self.embedding == "cbn"
         dim = embed_dim if embedding == "concat" else config.latent_dim
-        self.embeddings = nn.ModuleList(nn.Embedding(n, dim) for n in sizes)
+        self.embeddings = nn.ModuleList(() if cbn else (nn.Embedding(n, dim) for n in sizes))
         in_dim = config.latent_dim + (dim * len(sizes) if embedding == "concat" else 0)
         widths = layer_widths(config)[::-1]
-        layers: list[nn.Module] = [
-            nn.ConvTranspose2d(in_dim, widths[0], BOTTOM, 1, 0, bias=False),
-            nn.BatchNorm2d(widths[0]),
-            nn.ReLU(True),
-        ]
+
+        def norm(channels: int) -> nn.Module:
+            return ConditionalBatchNorm2d(channels, sizes) if cbn else nn.BatchNorm2d(channels)
+
+        layers: list[nn.Module] = [nn.ConvTranspose2d(in_dim, widths[0], BOTTOM, 1, 0, bias=False), norm(widths[0])]
+        layers.append(nn.ReLU(True))
         for w_in, w_out in itertools.pairwise(widths):
-            layers += [nn.ConvTranspose2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out), nn.ReLU(True)]
+            layers += [nn.ConvTranspose2d(w_in, w_out, 4, 2, 1, bias=False), norm(w_out), nn.ReLU(True)]
         layers += [nn.ConvTranspose2d(widths[-1], 3, 4, 2, 1), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
@@ -85,7 +87,33 @@ class Generator(nn.Module):
         return z + torch.stack(codes).sum(0)
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
-        return self.net(self.condition(z, labels)[:, :, None, None])
+        x = self.condition(z, labels)[:, :, None, None]
+        if self.embedding != "cbn":
+            return self.net(x)
+        if labels is None:
+            raise ConfigError("this generator conditions its BatchNorm layers: give attribute values")
+        for layer in self.net:
+            x = layer(x, labels) if isinstance(layer, ConditionalBatchNorm2d) else layer(x)
+        return x
+
+
+class ConditionalBatchNorm2d(nn.Module):
+    """BatchNorm whose scale and shift depend on the attribute values (de Vries et al., 2017; Miyato & Koyama,
+    2018): per attribute, an embedding of each value adds to the scale (from 1) and to the shift (from 0). The noise
+    passes through the network unmixed with the condition, which only modulates its features."""
+
+    def __init__(self, channels: int, sizes: Sequence[int]) -> None:
+        super().__init__()
+        self.norm = nn.BatchNorm2d(channels, affine=False)
+        self.scales = nn.ModuleList(nn.Embedding(n, channels) for n in sizes)
+        self.shifts = nn.ModuleList(nn.Embedding(n, channels) for n in sizes)
+        for table in [*self.scales, *self.shifts]:
+            nn.init.zeros_(table.weight)  # starts as plain BatchNorm
+
+    def forward(self, x: Tensor, labels: Tensor) -> Tensor:
+        scale = 1 + sum(table(labels[:, k]) for k, table in enumerate(self.scales))
+        shift = sum(table(labels[:, k]) for k, table in enumerate(self.shifts))
+        return self.norm(x) * scale[:, :, None, None] + shift[:, :, None, None]
 
 
 class Discriminator(nn.Module):
@@ -122,7 +150,7 @@ def dcgan_init(module: nn.Module) -> None:
         nn.init.normal_(module.parametrizations.weight.original if spectral else module.weight, 0.0, 0.02)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.BatchNorm2d):
+    elif isinstance(module, nn.BatchNorm2d) and module.affine:
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)
 
@@ -137,7 +165,8 @@ def _detached(logs: dict[str, Tensor]) -> dict[str, Tensor]:
 class GAN(GenerativeModel):
     """A DCGAN; conditioned on attributes when ``values`` (attribute → value names, in order) is not empty.
 
-    ``embedding``: ``concat`` puts one ``embed_dim``-sized embedding per attribute beside the noise; ``sum`` adds
+    ``embedding``: ``cbn`` leaves the noise alone and conditions every BatchNorm of the generator (its scale and
+    shift, per value); ``concat`` puts one ``embed_dim``-sized embedding per attribute beside the noise; ``sum`` adds
     latent-sized embeddings to it. ``cls_weight`` weighs the auxiliary classification losses. ``twin`` adds the
     twin classifier of TAC-GAN (Gong et al., 2019): a second set of class heads that the discriminator trains on
     fakes and the generator plays against, which removes AC-GAN's pull towards easily classified, look-alike faces.
