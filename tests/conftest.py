@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,22 @@ TINY = [
     "checkpoint_every=4",
     "train.precision=fp32",
 ]
+
+CG_TINY = [
+    "image_size=32",
+    "width=4",
+    "disc_width=4",
+    "n_blocks=1",
+    "pool_size=6",
+    "train_size=32",
+    "heldout_size=8",
+    "batch_size=4",
+    "log_every=2",
+    "preview_every=4",
+    "checkpoint_every=4",
+    "train.precision=fp32",
+]
+"""A cyclegan-resnet that trains a step in a blink: 32 px (its smallest), width 4, one residual block."""
 
 TINY_JUDGE = JudgeConfig(
     size=16, width=8, features=32, train_per_style=384, heldout_per_style=64, epochs=4, batch_size=32
@@ -59,6 +76,17 @@ def cli_fails(runner: CliRunner, *args: str, code: int = 2) -> str:
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     return " ".join(result.output.split())
+
+
+@pytest.fixture(scope="module")
+def one_thread() -> Iterator[None]:
+    """Tiny networks run fastest, and steadiest on a shared machine, on one thread (``pytestmark`` of a module)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import itertools
 import math
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,40 +24,20 @@ from genzoo.models.cyclegan.model import ImagePool
 from genzoo.registry import get_loss
 from genzoo.runs import RunDir
 from genzoo.trainer import StepContext
-from tests.conftest import cli_fails, cli_ok
+from tests.conftest import CG_TINY, cli_fails, cli_ok
 
-TINY = [
-    "image_size=32",
-    "width=4",
-    "disc_width=4",
-    "n_blocks=1",
-    "pool_size=6",
-    "train_size=32",
-    "heldout_size=8",
-    "batch_size=4",
-    "log_every=2",
-    "preview_every=4",
-    "checkpoint_every=4",
-    "train.precision=fp32",
-]
 LOGGED = {"loss_G", "adv_A", "adv_B", "cycle_A", "cycle_B", "idt_A", "idt_B", "D_A", "D_B"}
 NETWORKS = ("G_AB", "G_BA", "D_A", "D_B")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """Tiny networks run fastest, and steadiest on a shared machine, on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
 def cg_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished 8-step cyclegan-resnet run, cartoon → anime at 32 px."""
     out = tmp_path_factory.mktemp("cg") / "run"
-    genzoo.train("cyclegan-resnet", data="cartoon", to="anime", overrides=TINY, steps=8, out=out)
+    genzoo.train("cyclegan-resnet", data="cartoon", to="anime", overrides=CG_TINY, steps=8, out=out)
     return out
 
 
@@ -236,7 +215,7 @@ def test_resume_is_exact(cg_run: Path, tmp_path: Path) -> None:
 
 def test_training_without_a_target_domain_says_to_pass_to(tmp_path: Path, runner: CliRunner) -> None:
     with pytest.raises(ConfigError, match="--to"):
-        genzoo.train("cyclegan-unet", data="cartoon", overrides=TINY[:3], steps=2, out=tmp_path / "x")
+        genzoo.train("cyclegan-unet", data="cartoon", overrides=CG_TINY[:3], steps=2, out=tmp_path / "x")
     assert "--to anime" in _fails(runner, "train", "cyclegan-resnet", "--steps", "2", "--out", str(tmp_path / "y"))
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
 

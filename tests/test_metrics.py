@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,31 +30,12 @@ from genzoo.metrics.sampling import diversity, judge_codes
 from genzoo.metrics.table import rows, tables
 from genzoo.metrics.translation import evaluate_translator, same_records
 from genzoo.models.base import GenerativeModel, image_tensor
-from tests.conftest import TINY, cli_ok
+from tests.conftest import CG_TINY, TINY, cli_ok
 
 DOCS = Path(__file__).parent.parent / "docs" / "metrics.md"
-CG_TINY = [
-    "image_size=32",
-    "width=4",
-    "disc_width=4",
-    "n_blocks=1",
-    "pool_size=4",
-    "train_size=32",
-    "heldout_size=8",
-    "batch_size=4",
-    "log_every=2",
-    "preview_every=4",
-    "checkpoint_every=4",
-    "train.precision=fp32",
-]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # ---- Fréchet distance ----------------------------------------------------------------------------------------------
