@@ -355,6 +355,7 @@ class Trainer:
             board = self._board(start) if main else None
             last = self._last_logged(start)  # what the summary reports when no step is left (final files only)
             began = time.perf_counter() - self._seconds_before(start)  # "seconds" in metrics counts the whole run
+            session_began = time.perf_counter()
             ui.start(total, start)
             with log_file or nullcontext(), self._signals(), closing(board) if board else nullcontext():
                 for step in range(start, total):
@@ -407,15 +408,21 @@ class Trainer:
                             f"Training stopped by {how} after step {done} of {total}; a checkpoint was saved. "
                             f"Continue with `genzoo train --resume {self.dir.path}`."
                         )
-            seconds = time.perf_counter() - began
+            seconds, this_session = time.perf_counter() - began, time.perf_counter() - session_began
             if self.skipped_steps:
                 ui.note(
                     f"{self.skipped_steps} step(s) with a non-finite loss or gradient were skipped (train.on_nan=skip)"
                 )
         model.eval()
+        speed = (total - start) * t.batch_size * w.size / max(this_session, 1e-9)  # every process's images
+        timing = {
+            "seconds": round(seconds, 2),
+            "seconds_this_session": round(this_session, 2),
+            "steps_this_session": total - start,
+            "images_per_second": round(speed, 1),
+        }
         if main:
-            self._finish(model, data, total, seconds, total - start, last)
-        speed = (total - start) * t.batch_size * w.size / max(seconds, 1e-9)
+            self._finish(model, data, total, timing, last)
         return TrainResult(self.dir.path, total, seconds, speed, last, main)
 
     def _load_data_once(self, ui: TrainProgress) -> dict[str, Split]:
@@ -664,8 +671,7 @@ class Trainer:
         model: GenerativeModel,
         data: dict[str, Split],
         total: int,
-        seconds: float,
-        steps_run: int,
+        timing: dict[str, float],
         last: dict[str, float],
     ) -> None:
         from genzoo.report.artefacts import write_run_artefacts
@@ -673,9 +679,8 @@ class Trainer:
         self._write(self.dir.weights, model, total)
         summary = {
             "steps": total,
-            "seconds": round(seconds, 2),
-            "steps_this_session": steps_run,
-            "images_per_second": round(steps_run * self.run.train.batch_size / max(seconds, 1e-9), 1),
+            **timing,
+            "processes": self.world.size,
             "device": str(self.device),
             "precision": precision_name(self.dtype),
             "final_losses": last,

@@ -166,7 +166,11 @@ def test_corrupt_newest_checkpoint_is_named_and_the_one_before_used(
     resumed = genzoo.train(resume=first.run_dir, steps=12)
     err = " ".join(capsys.readouterr().err.split())
     assert "step-0000008.safetensors is truncated or corrupt" in err and "Resuming from step-0000004" in err
-    assert RunDir(first.run_dir).read_summary()["steps_this_session"] == 8
+    summary = RunDir(first.run_dir).read_summary()
+    assert summary["steps_this_session"] == 8 and summary["seconds"] > summary["seconds_this_session"] > 0
+    # this session's speed, not the whole run's steps over this session's time or the other way round
+    seconds = summary["seconds_this_session"]  # rounded to 0.01 s
+    assert summary["images_per_second"] == pytest.approx(8 * 16 / seconds, rel=0.006 / seconds + 0.01)
     straight = genzoo.train("vae-conv", data="cartoon", overrides=TINY, steps=12, out=tmp_path / "straight")
     assert _same(_weights(straight.run_dir), _weights(resumed.run_dir))
 
