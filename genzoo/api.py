@@ -199,7 +199,6 @@ def train(
             )
         extend = {k: v for k, v in train_options.items() if v is not None}
         config = RunConfig.from_json(saved)
-        _check_resumable(run, config)
         if extend:
             train = config.train.model_copy(update={"steps": None, **extend} if "epochs" in extend else extend)
             config = config.model_copy(update={"train": train})
@@ -214,37 +213,14 @@ def train(
     return _fit(Trainer(config, out, progress=progress), RunDir(out))
 
 
-def _check_resumable(run: RunDir, config: RunConfig) -> None:
-    """Refuse to resume from a checkpoint of another model or config (e.g. one copied over from another run)."""
-    for path in reversed(run.checkpoint_files()):
-        try:
-            header = read_header(path)
-        except CheckpointError:
-            continue  # unreadable: resuming falls back to an older checkpoint
-        # a field the file lacks was added to genzoo after it was written: it has its default, not another value
-        diff = [d for d in config_diff(header.config, config.model.model_dump(mode="json")) if d[1] is not None]
-        if header.model != config.name:
-            what = f"weights of {header.model}, not of {config.name}"
-        elif diff:
-            what = "a config other than the run's: " + "; ".join(f"{k} (file: {a!r}, run: {b!r})" for k, a, b in diff)
-        else:
-            return
-        raise CheckpointError(
-            f"Cannot resume {run.path}: its newest checkpoint {path} holds {what}. It does not belong to this run: "
-            f"move it out of {run.checkpoints} and resume again."
-        )
-
-
 def _fit(trainer: Trainer, run: RunDir) -> TrainResult:
     """``trainer.fit()``; a full disk becomes a ``StorageError`` that says how to go on once there is space."""
-    import errno
-
-    from genzoo.errors import StorageError
+    from genzoo.errors import StorageError, disk_full
 
     try:
         return trainer.fit()
     except OSError as exc:
-        if exc.errno not in {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}:
+        if not disk_full(exc):
             raise
         what = f"{exc.filename} could not be written" if exc.filename else "a file of the run could not be written"
         kept = run.checkpoint_files()

@@ -40,3 +40,10 @@ class StorageError(GenzooError, OSError):
     """The disk is full: a file could not be written. Still an ``OSError``, for code that catches those."""
 
     exit_code = 1
+
+
+def disk_full(exc: OSError) -> bool:
+    """Whether ``exc`` says the disk (or the user's quota) is full."""
+    import errno
+
+    return exc.errno in {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}

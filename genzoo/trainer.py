@@ -35,7 +35,7 @@ from genzoo import checkpoint, distributed
 from genzoo.config import RunConfig
 from genzoo.data.core import ImageSet, Progress, Split, load_data
 from genzoo.distributed import World
-from genzoo.errors import GenzooError
+from genzoo.errors import CheckpointError, GenzooError
 from genzoo.models.base import Batch, GenerativeModel, image_tensor
 from genzoo.runs import RunDir
 
@@ -562,6 +562,11 @@ class Trainer:
         for path in reversed(self.dir.checkpoint_files()):
             try:
                 info = checkpoint.read_header(path)
+            except GenzooError as exc:
+                problems.append(str(exc))
+                continue
+            self._check_belongs(info)
+            try:
                 weights = checkpoint.load_tensors(path)
                 state = checkpoint.load_state(path)
             except GenzooError as exc:
@@ -578,6 +583,23 @@ class Trainer:
         why = f" ({'; '.join(problems)})" if problems else ""
         raise GenzooError(
             f"Cannot resume {self.dir.path}: it has no readable checkpoint{why}. Start a new run instead."
+        )
+
+    def _check_belongs(self, info: checkpoint.CheckpointInfo) -> None:
+        """Refuse a checkpoint of another model or config (one copied over from another run, say) before loading it."""
+        from genzoo.config import config_diff
+
+        # a field the file lacks was added to genzoo after it was written: it has its default, not another value
+        diff = [d for d in config_diff(info.config, self.run.model.model_dump(mode="json")) if d[1] is not None]
+        if info.model != self.run.name:
+            what = f"weights of {info.model}, not of {self.run.name}"
+        elif diff:
+            what = "a config other than the run's: " + "; ".join(f"{k} (file: {a!r}, run: {b!r})" for k, a, b in diff)
+        else:
+            return
+        raise CheckpointError(
+            f"Cannot resume {self.dir.path}: its checkpoint {info.path} holds {what}. It does not belong to this run: "
+            f"move it out of {self.dir.checkpoints} and resume again."
         )
 
     def _restore(

@@ -18,7 +18,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from genzoo.cli.completion import complete_data, complete_datasets, complete_models, complete_sources
-from genzoo.errors import GenzooError
+from genzoo.errors import GenzooError, disk_full
 
 if TYPE_CHECKING:
     from genzoo.judge.cache import JudgeInfo
@@ -43,7 +43,7 @@ def os_error_message(exc: OSError) -> str:
     import errno
 
     where = f" ({exc.filename})" if exc.filename else ""
-    if exc.errno in {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}:
+    if disk_full(exc):
         return (
             f"The disk is full{where}: {exc.strerror}. Free some space, then run the command again (an interrupted "
             "training run continues from its last checkpoint with `genzoo train --resume RUN_DIR`)."
