@@ -18,8 +18,10 @@ import torch
 
 from genzoo.config import build_run_config
 from genzoo.data.core import ImageSet, Split
+from genzoo.data.loading import Domains
+from genzoo.devices import resolve_precision
 from genzoo.runs import RunDir
-from genzoo.trainer import Trainer, resolve_precision
+from genzoo.trainer import Trainer
 
 WARMUP = 3
 WINDOW = 3
@@ -74,7 +76,7 @@ def trainer_rate(
         ],
     )
     with tempfile.TemporaryDirectory() as tmp:
-        result = Trainer(run, Path(tmp) / "run", progress=False, data={"x": split}).fit()
+        result = Trainer(run, Path(tmp) / "run", progress=False, data=Domains(split)).fit()
         lines = [m for m in RunDir(result.run_dir).read_metrics() if m["step"] >= WARMUP]
     rates = [(b["step"] - a["step"]) * batch_size / (b["seconds"] - a["seconds"]) for a, b in itertools.pairwise(lines)]
     return statistics.median(rates)

@@ -30,10 +30,12 @@ import torch
 import genzoo
 from genzoo.config import build_run_config
 from genzoo.data.core import ImageSet, Split
+from genzoo.data.loading import Domains
+from genzoo.devices import resolve_precision
 from genzoo.models.cyclegan.model import CycleGAN
 from genzoo.registry import models
 from genzoo.runs import RunDir
-from genzoo.trainer import Trainer, resolve_precision
+from genzoo.trainer import Trainer
 
 PAPER = ["n_blocks=9", "width=64", "disc_width=64", "image_size=64"]
 
@@ -108,10 +110,7 @@ def genzoo_trainer(
     Measured from the ``seconds`` of the metrics lines at step ``warmup`` and at the end; the final preview,
     checkpoint and run artefacts, written once per run, are not part of the steady-state rate.
     """
-    data = {
-        "x": Split(ImageSet(a, "A"), ImageSet(a[:8], "A")),
-        "y": Split(ImageSet(b, "B"), ImageSet(b[:8], "B")),
-    }
+    data = Domains(Split(ImageSet(a, "A"), ImageSet(a[:8], "A")), Split(ImageSet(b, "B"), ImageSet(b[:8], "B")))
     run = build_run_config(
         "cyclegan-resnet",
         options={"data": {"name": "A", "to": "B"}},

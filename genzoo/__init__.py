@@ -4,34 +4,55 @@
 >>> [m.name for m in genzoo.list_models("vae-*")]
 ['vae-conv', 'vae-mlp']
 
-The registries themselves are ``genzoo.registry.models``, ``.losses`` and ``.datasets``.
+The registries themselves are ``genzoo.registry.models``, ``.losses`` and ``.datasets``; the rest of the API
+(``report``, ``load_inputs``, …) is in ``genzoo.api``. ``import genzoo`` does not
+import torch: the sampling functions (``sample``, ``interpolate``, ``attribute_pairs``) and ``translate`` are
+imported from their modules on first use.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from genzoo._version import __version__
 from genzoo.api import (
-    attribute_pairs,
+    compare,
     create,
     evaluate,
     info,
-    interpolate,
+    latent_map,
     list_models,
     load,
     load_weights,
     run_config,
-    sample,
     train,
 )
 from genzoo.errors import GenzooError
 from genzoo.registry import register_dataset, register_loss, register_model
 
+if TYPE_CHECKING:
+    from genzoo.models.sampling import attribute_pairs, interpolate, sample
+    from genzoo.translation import translate
+
+_LAZY = {
+    "attribute_pairs": "genzoo.models.sampling",
+    "interpolate": "genzoo.models.sampling",
+    "sample": "genzoo.models.sampling",
+    "translate": "genzoo.translation",
+}
+"""Public names whose modules import torch: imported when first asked for."""
+
 __all__ = [
     "GenzooError",
     "__version__",
     "attribute_pairs",
+    "compare",
     "create",
     "evaluate",
     "info",
     "interpolate",
+    "latent_map",
     "list_models",
     "load",
     "load_weights",
@@ -41,4 +62,13 @@ __all__ = [
     "run_config",
     "sample",
     "train",
+    "translate",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'genzoo' has no attribute {name!r}")

@@ -21,6 +21,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from genzoo import registry
 from genzoo.errors import ConfigError
 
 SECTIONS = ("model", "train", "data")
@@ -32,11 +33,12 @@ class Config(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, protected_namespaces=())
 
 
-def _loss_of_kind(kind: str) -> AfterValidator:
-    def check(name: str) -> str:
-        from genzoo.registry import loss_names
+def loss_field(kind: str) -> AfterValidator:
+    """A validator for a config field that names a registered loss of ``kind``: ``Annotated[str, loss_field("gan")]``
+    accepts every loss of that kind, a plugin's included, and refuses other names with the registered ones."""
 
-        allowed = loss_names(kind)
+    def check(name: str) -> str:
+        allowed = registry.loss_names(kind)
         if name not in allowed:
             close = difflib.get_close_matches(name, allowed, n=3, cutoff=0.5)
             hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
@@ -46,9 +48,9 @@ def _loss_of_kind(kind: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-ReconLoss = Annotated[str, _loss_of_kind("reconstruction")]
-GanLoss = Annotated[str, _loss_of_kind("gan")]
-KLScheduleKind = Annotated[str, _loss_of_kind("kl_schedule")]
+ReconLoss = Annotated[str, loss_field("reconstruction")]
+GanLoss = Annotated[str, loss_field("gan")]
+KLScheduleKind = Annotated[str, loss_field("kl_schedule")]
 
 
 class ModelConfig(Config):
@@ -129,10 +131,9 @@ class DataConfig(Config):
 
     def with_absolute_paths(self) -> DataConfig:
         """This config with image-folder paths made absolute, so a saved run finds its data from anywhere."""
-        from genzoo.registry import datasets
 
         def absolute(name: str | None) -> str | None:
-            if name is None or name in datasets or not Path(name).expanduser().exists():
+            if name is None or name in registry.datasets or not Path(name).expanduser().exists():
                 return name
             return str(Path(name).expanduser().resolve())
 
@@ -153,9 +154,7 @@ class RunConfig(Config):
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RunConfig:
         """Rebuild a run config saved by ``to_json`` (the model section validated by the model's config class)."""
-        from genzoo.registry import models
-
-        entry = models.get(str(data.get("name")))
+        entry = registry.models.get(str(data.get("name")))
         return validate_run(entry.name, entry.config, {s: dict(data.get(s) or {}) for s in SECTIONS})
 
 
@@ -303,9 +302,7 @@ def build_run_config(
     overrides: Iterable[str] = (),
 ) -> RunConfig:
     """The run config of model ``name`` from its defaults, a config file, CLI options and ``--set`` overrides."""
-    from genzoo.registry import models
-
-    entry = models.get(name)
+    entry = registry.models.get(name)
     raw: dict[str, Any] = {"model": {}, "train": dict(entry.train_defaults), "data": {}}
     if config_file is not None:
         from_file = read_config_file(config_file)
@@ -329,3 +326,11 @@ def config_diff(a: Mapping[str, Any], b: Mapping[str, Any], prefix: str = "") ->
         elif va != vb:
             out.append((f"{prefix}{key}", va, vb))
     return out
+
+
+def saved_differences(saved: Mapping[str, Any], current: Config) -> list[tuple[str, Any, Any]]:
+    """The fields a saved config (from a checkpoint's header) sets differently from ``current``, as
+    ``(dotted_key, saved_value, current_value)``. A field the saved config lacks was added to genzoo after it was
+    written, so it counts at its default; a saved field genzoo no longer has is a difference."""
+    complete = merge(type(current).model_construct().model_dump(mode="json"), saved)
+    return config_diff(complete, current.model_dump(mode="json"))

@@ -1,7 +1,9 @@
 """One small typed registry, used for models, losses and data sets.
 
 Built-in entries live in torch-free modules that register with a decorator; they are imported the first time a
-registry is asked for anything. Third-party entries come from Python entry points:
+registry is asked for anything: every sub-package of ``genzoo.models`` (a model family), every module of
+``genzoo.losses``, and ``genzoo.data.builtin``. A new built-in family is a new package, with no edit here.
+Third-party entries come from Python entry points:
 
 =====================  ====================================================
 entry-point group      what the entry point's value must register
@@ -24,7 +26,8 @@ import fnmatch
 import functools
 import importlib
 import os
-from collections.abc import Callable, Mapping
+import pkgutil
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, PackageNotFoundError, entry_points, packages_distributions, version
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
@@ -100,7 +103,8 @@ class Registry(Generic[E]):
 
     kind: str
     group: str
-    builtin_modules: tuple[str, ...] = ()
+    builtins: Callable[[], Iterable[str]] = tuple
+    """The modules whose import registers the built-in entries (found when first needed)."""
     _entries: dict[str, E] = field(default_factory=dict)
     _pending: dict[str, EntryPoint] | None = None
     _builtins_loaded: bool = False
@@ -123,7 +127,7 @@ class Registry(Generic[E]):
         if self._builtins_loaded:
             return
         self._builtins_loaded = True
-        for module in self.builtin_modules:
+        for module in self.builtins():
             importlib.import_module(module)
 
     def _plugins(self) -> dict[str, EntryPoint]:
@@ -221,11 +225,15 @@ class ModelEntry:
     config: type[ModelConfig]
     builder: Callable[[ModelConfig], GenerativeModel]
     train_defaults: dict[str, object]
+    curve_groups: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Panels of ``curves.png``: a title → the logged terms drawn in it (none: one panel per term)."""
     source: str = BUILTIN
 
     def build(self, config: ModelConfig | None = None) -> GenerativeModel:
-        """The model, from ``config`` (default: the config class's defaults)."""
-        return self.builder(config if config is not None else self.config())
+        """The model, from ``config`` (default: the config class's defaults), named after this entry."""
+        model = self.builder(config if config is not None else self.config())
+        model.model_name = self.name
+        return model
 
 
 @dataclass(frozen=True)
@@ -253,11 +261,17 @@ class DatasetEntry:
     source: str = BUILTIN
 
 
+def submodules(package: str, *, packages_only: bool = False) -> list[str]:
+    """The modules (or only the sub-packages) directly inside ``package``, sorted; private ones (``_x``) left out."""
+    found = pkgutil.iter_modules(importlib.import_module(package).__path__)
+    return sorted(f"{package}.{m.name}" for m in found if not m.name.startswith("_") and (m.ispkg or not packages_only))
+
+
 models: Registry[ModelEntry] = Registry(
-    "model", "genzoo.models", ("genzoo.models.vae", "genzoo.models.cyclegan", "genzoo.models.gan")
+    "model", "genzoo.models", functools.partial(submodules, "genzoo.models", packages_only=True)
 )
-losses: Registry[LossEntry] = Registry("loss", "genzoo.losses", ("genzoo.losses",))
-datasets: Registry[DatasetEntry] = Registry("data set", "genzoo.datasets", ("genzoo.data.builtin",))
+losses: Registry[LossEntry] = Registry("loss", "genzoo.losses", functools.partial(submodules, "genzoo.losses"))
+datasets: Registry[DatasetEntry] = Registry("data set", "genzoo.datasets", lambda: ["genzoo.data.builtin"])
 
 
 def register_model(
@@ -268,11 +282,12 @@ def register_model(
     capabilities: set[Capability] | frozenset[Capability],
     config: type[ModelConfig],
     train_defaults: dict[str, object] | None = None,
+    curve_groups: Mapping[str, Sequence[str]] | None = None,
 ) -> Callable[[Callable[[ModelConfig], GenerativeModel]], Callable[[ModelConfig], GenerativeModel]]:
     """Decorator registering a builder ``fn(config) -> model`` under ``name``.
 
     Keep the module that holds this decorator free of torch imports (import the network module inside the builder),
-    so that ``genzoo list`` stays instant.
+    so that ``genzoo list`` stays instant. ``curve_groups`` groups the logged terms into the panels of ``curves.png``.
     """
     unknown = set(capabilities) - set(CAPABILITIES)
     if unknown:
@@ -287,6 +302,7 @@ def register_model(
             config,
             builder,
             dict(train_defaults or {}),
+            {title: list(terms) for title, terms in (curve_groups or {}).items()},
             source_of(builder),
         )
         models.add(entry)

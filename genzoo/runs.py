@@ -23,8 +23,16 @@ from typing import Any
 
 from genzoo.checkpoint import CheckpointInfo, read_header
 from genzoo.errors import CheckpointError, GenzooError
+from genzoo.io import write_json
+from genzoo.registry import models
 
 DEFAULT_ROOT = Path("runs")
+CURVES_FILE = "curves.png"
+LATENT_FILE = "latent.png"
+EVAL_FILE = "eval.json"
+REPORT_FILE = "report.html"
+NOT_CURVES = frozenset({"step", "epoch", "lr", "beta", "seconds", "skipped_steps"})
+"""Keys of a ``metrics.jsonl`` line that are not loss terms (bookkeeping, and the VAE's KL weight ``beta``)."""
 
 
 @dataclass(frozen=True)
@@ -78,10 +86,19 @@ class RunDir:
     def read_summary(self) -> dict[str, Any]:
         return json.loads(self.summary_file.read_text()) if self.summary_file.is_file() else {}
 
+    def update_summary(self, **values: Any) -> None:
+        """Add ``values`` to ``summary.json`` (rewritten atomically)."""
+        write_json(self.summary_file, {**self.read_summary(), **values})
+
     def read_metrics(self) -> list[dict[str, Any]]:
         if not self.metrics_file.is_file():
             return []
         return [json.loads(line) for line in self.metrics_file.read_text().splitlines() if line.strip()]
+
+    def metrics_at(self, step: int) -> dict[str, Any]:
+        """The last ``metrics.jsonl`` line at or before ``step`` ({} when there is none, or ``step`` is 0)."""
+        lines = [m for m in self.read_metrics() if m["step"] <= step] if step else []
+        return lines[-1] if lines else {}
 
 
 def existing_run(path: str | Path) -> RunDir:
@@ -93,6 +110,17 @@ def existing_run(path: str | Path) -> RunDir:
         raise GenzooError(
             f"{path} is not a genzoo run directory: it has no config.json. Give a folder that `genzoo train` wrote "
             f"under runs/."
+        )
+    return run
+
+
+def finished_run(path: str | Path) -> RunDir:
+    """``path`` as a finished run; a folder that is not a run, or whose run has not finished, is refused."""
+    run = existing_run(path)
+    if not run.finished:
+        raise GenzooError(
+            f"{path} has not finished: it has no model.safetensors yet, so it has no final metrics. Wait for it to "
+            f"finish, or continue it with `genzoo train --resume {path}`."
         )
     return run
 
@@ -138,8 +166,6 @@ def resolve_weights(source: str | Path, root: Path = DEFAULT_ROOT) -> Checkpoint
         raise CheckpointError(
             f"{path} holds no weights: it is not a genzoo run directory, or its run has not saved yet."
         )
-    from genzoo.registry import models
-
     name = str(source)
     if name in models:
         runs = finished_runs(name, root)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,15 +46,17 @@ TINY_JUDGE = JudgeConfig(
 
 
 @pytest.fixture(autouse=True, scope="session")
-def genzoo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def genzoo_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """For the whole session (and restored after it): a private GENZOO_HOME, no plugins, and the tiny judge."""
     import genzoo.judge
 
     home = tmp_path_factory.mktemp("genzoo-home")
-    os.environ["GENZOO_HOME"] = str(home)
-    os.environ["GENZOO_DISABLE_PLUGINS"] = "1"
-    genzoo.judge.DEFAULT_CONFIG = TINY_JUDGE
-    genzoo.judge.load_judge(progress=False)  # now, so that no command's output shows it being trained
-    return home
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GENZOO_HOME", str(home))
+        patch.setenv("GENZOO_DISABLE_PLUGINS", "1")
+        patch.setattr(genzoo.judge, "DEFAULT_CONFIG", TINY_JUDGE)
+        genzoo.judge.load_judge(progress=False)  # now, so that no command's output shows it being trained
+        yield home
 
 
 def cli_ok(runner: CliRunner, *args: str) -> str:
@@ -102,3 +103,15 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory, genzoo_home: Path) -> Pat
     out = tmp_path_factory.mktemp("runs") / "tiny"
     genzoo.train("vae-conv", data="cartoon", overrides=TINY, steps=8, out=out)
     return out
+
+
+@pytest.fixture(scope="session")
+def gan_runs(tmp_path_factory: pytest.TempPathFactory, genzoo_home: Path) -> dict[str, Path]:
+    """Finished 8-step dcgan and acgan runs on 16-px cartoon faces."""
+    import genzoo
+
+    root = tmp_path_factory.mktemp("gan-runs")
+    return {
+        name: genzoo.train(name, data="cartoon", overrides=TINY, steps=8, out=root / name).run_dir
+        for name in ("dcgan", "acgan")
+    }

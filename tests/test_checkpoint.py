@@ -9,7 +9,10 @@ import torch
 
 import genzoo
 from genzoo import checkpoint
+from genzoo import io as genzoo_io
 from genzoo.errors import CheckpointError
+from genzoo.runs import RunDir
+from tests.conftest import TINY
 
 
 def _tiny(**overrides: object) -> genzoo.models.base.GenerativeModel:  # type: ignore[name-defined]
@@ -97,7 +100,7 @@ def test_interrupted_write_leaves_previous_file(tmp_path: Path, monkeypatch: pyt
     def crash(*args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(checkpoint.os, "fsync", crash)
+    monkeypatch.setattr(genzoo_io.os, "fsync", crash)
     with pytest.raises(OSError):
         _save(_tiny(latent_dim=5), path)
     assert path.read_bytes() == before
@@ -145,3 +148,43 @@ def test_pack_refuses_arbitrary_objects() -> None:
 def test_written_files_are_readable_by_others(tmp_path: Path) -> None:
     path = _save(_tiny(), tmp_path / "m.safetensors")
     assert path.stat().st_mode & 0o044 == 0o044  # group and others may read (with the usual umask 022)
+
+
+def _without_field(path: Path, field: str) -> None:
+    """Rewrite a checkpoint as a genzoo from before ``field`` existed would have written it: no such field in its
+    header's model config (nor in the run config it carries)."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(path), framework="pt") as f:
+        meta = dict(f.metadata())
+        tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
+    config = json.loads(meta["config"])
+    del config[field]
+    meta["config"] = json.dumps(config)
+    if "run" in meta:
+        run = json.loads(meta["run"])
+        del run["model"][field]
+        meta["run"] = json.dumps(run)
+    save_file(tensors, str(path), metadata=meta)
+
+
+def test_a_checkpoint_from_before_a_config_field_existed_loads_and_resumes(tmp_path: Path) -> None:
+    """A field the file lacks counts at its default, in loading and in resuming alike; a field it sets to another
+    value is refused by both."""
+    run = genzoo.train("vae-conv", data="cartoon", overrides=[*TINY, "checkpoint_every=2"], steps=4, out=tmp_path / "r")
+    files = [run.run_dir / "model.safetensors", *RunDir(run.run_dir).checkpoint_files()]
+    for path in files:
+        _without_field(path, "max_width")
+    saved = json.loads((run.run_dir / "config.json").read_text())
+    del saved["model"]["max_width"]
+    (run.run_dir / "config.json").write_text(json.dumps(saved))
+    assert "max_width" not in checkpoint.read_header(files[0]).config
+
+    model = genzoo.load(run.run_dir)
+    assert model.config.max_width == 256
+    assert genzoo.train(resume=run.run_dir, steps=6).steps == 6
+
+    other = genzoo.create("vae-conv", model.config.model_copy(update={"max_width": 64}))
+    with pytest.raises(CheckpointError, match=r"max_width \(file: 256, model: 64\)"):
+        genzoo.load_weights(other, run.run_dir / "checkpoints" / "step-0000004.safetensors")

@@ -14,8 +14,6 @@ from typer.testing import CliRunner
 
 from tests.conftest import TINY, cli_fails, cli_ok
 
-_ok, _fails = cli_ok, cli_fails
-
 
 def test_help_and_list_do_not_import_torch() -> None:
     code = (
@@ -28,25 +26,25 @@ def test_help_and_list_do_not_import_torch() -> None:
 
 
 def test_list(runner: CliRunner) -> None:
-    out = _ok(runner, "list")
+    out = cli_ok(runner, "list")
     assert "vae-conv" in out and "vae-mlp" in out and "built-in" in out
-    rows = json.loads(_ok(runner, "list", "*-mlp", "--json"))
+    rows = json.loads(cli_ok(runner, "list", "*-mlp", "--json"))
     assert [r["name"] for r in rows] == ["vae-mlp"]
     assert rows[0]["capabilities"] == "encode, reconstruct, sample"
-    assert {r["name"] for r in json.loads(_ok(runner, "list", "--kind", "losses", "--json"))} >= {
+    assert {r["name"] for r in json.loads(cli_ok(runner, "list", "--kind", "losses", "--json"))} >= {
         "mse",
         "bce",
         "linear",
     }
-    assert "--kind 'nope' is not one of" in _fails(runner, "list", "--kind", "nope")
+    assert "--kind 'nope' is not one of" in cli_fails(runner, "list", "--kind", "nope")
 
 
 def test_info_file_run_and_name(runner: CliRunner, tiny_run: Path) -> None:
-    payload = json.loads(_ok(runner, "info", str(tiny_run / "model.safetensors"), "--json"))
+    payload = json.loads(cli_ok(runner, "info", str(tiny_run / "model.safetensors"), "--json"))
     assert {"model", "config", "version", "step"} <= set(payload)
     assert payload["model"] == "vae-conv" and payload["step"] == 8 and payload["config"]["latent_dim"] == 8
-    assert "vae-conv" in _ok(runner, "info", str(tiny_run))
-    assert json.loads(_ok(runner, "info", "vae-conv", "--json"))["family"] == "vae"
+    assert "vae-conv" in cli_ok(runner, "info", str(tiny_run))
+    assert json.loads(cli_ok(runner, "info", "vae-conv", "--json"))["family"] == "vae"
 
 
 def test_train_sample_reconstruct_eval_plot(
@@ -54,37 +52,37 @@ def test_train_sample_reconstruct_eval_plot(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     sets = [a for s in TINY for a in ("--set", s)]
-    out = _ok(runner, "train", "vae-conv", "--data", "cartoon", "--steps", "4", "--quiet", *sets)
+    out = cli_ok(runner, "train", "vae-conv", "--data", "cartoon", "--steps", "4", "--quiet", *sets)
     assert "done 4 steps" in out
     runs = list(Path("runs").iterdir())
     assert len(runs) == 1 and runs[0].name.startswith("vae-conv-")
     # a model name resolves to its newest finished run
-    _ok(runner, "sample", "vae-conv", "-n", "12", "--out", "s.png")
+    cli_ok(runner, "sample", "vae-conv", "-n", "12", "--out", "s.png")
     assert Image.open("s.png").size[0] > 8 * 16
-    _ok(runner, "reconstruct", str(runs[0]), "--out", "r.png", "-n", "8")
+    cli_ok(runner, "reconstruct", str(runs[0]), "--out", "r.png", "-n", "8")
     assert Image.open("r.png").size[1] > 2 * 16
     Image.new("RGB", (40, 30), "red").save("mine.jpg")
-    _ok(runner, "reconstruct", str(runs[0] / "model.safetensors"), "mine.jpg", "--out", "r2.png")
-    result = json.loads(_ok(runner, "eval", str(runs[0]), "--json"))
+    cli_ok(runner, "reconstruct", str(runs[0] / "model.safetensors"), "mine.jpg", "--out", "r2.png")
+    result = json.loads(cli_ok(runner, "eval", str(runs[0]), "--json"))
     assert 0 < result["heldout_mse"] < 1 and result["heldout_images"] == 16
-    assert "heldout_mse" in _ok(runner, "eval", str(runs[0]))
-    _ok(runner, "plot", str(tiny_run), "--out", "curves.png")
+    assert "heldout_mse" in cli_ok(runner, "eval", str(runs[0]))
+    cli_ok(runner, "plot", str(tiny_run), "--out", "curves.png")
     assert Image.open("curves.png").size[0] > 300
-    resumed = _ok(runner, "train", "--resume", str(runs[0]), "--steps", "6", "--quiet")
+    resumed = cli_ok(runner, "train", "--resume", str(runs[0]), "--steps", "6", "--quiet")
     assert "done 6 steps" in resumed
 
 
 def test_user_mistakes_give_one_message(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    assert "Did you mean 'vae-conv'" in _fails(runner, "train", "vae-cnv")
-    assert "no field 'latnt'" in _fails(runner, "train", "vae-conv", "--set", "latnt=3")
-    assert "write key=value" in _fails(runner, "train", "vae-conv", "--set", "oops")
-    assert "No finished run of vae-conv" in _fails(runner, "sample", "vae-conv")
-    assert "does not exist" in _fails(runner, "sample", "nowhere/model.safetensors")
-    assert "does not exist" in _fails(runner, "train", "vae-conv", "--data", "./no-such-folder", "--quiet")
-    assert "not a genzoo run directory" in _fails(runner, "plot", str(tmp_path))
+    assert "Did you mean 'vae-conv'" in cli_fails(runner, "train", "vae-cnv")
+    assert "no field 'latnt'" in cli_fails(runner, "train", "vae-conv", "--set", "latnt=3")
+    assert "write key=value" in cli_fails(runner, "train", "vae-conv", "--set", "oops")
+    assert "No finished run of vae-conv" in cli_fails(runner, "sample", "vae-conv")
+    assert "does not exist" in cli_fails(runner, "sample", "nowhere/model.safetensors")
+    assert "does not exist" in cli_fails(runner, "train", "vae-conv", "--data", "./no-such-folder", "--quiet")
+    assert "not a genzoo run directory" in cli_fails(runner, "plot", str(tmp_path))
     Path("fake.pth").write_bytes(b"\x80\x02not a checkpoint")
-    assert "never unpickles" in _fails(runner, "info", "fake.pth")
+    assert "never unpickles" in cli_fails(runner, "info", "fake.pth")
 
 
 def test_capability_refused(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -114,24 +112,24 @@ def test_capability_refused(runner: CliRunner, tmp_path: Path, monkeypatch: pyte
             config=ModelConfig().model_dump(),
             weights=Identity(ModelConfig()).state_dict(),
         )
-        message = _fails(runner, "sample", str(path), "--out", str(tmp_path / "x.png"))
+        message = cli_fails(runner, "sample", str(path), "--out", str(tmp_path / "x.png"))
         assert "test-identity cannot sample. It can: reconstruct." in message
     finally:
         del models._entries["test-identity"]
 
 
 def test_data_commands(runner: CliRunner, tmp_path: Path) -> None:
-    assert "cartoon" in _ok(runner, "data", "list")
-    _ok(runner, "data", "preview", "cartoon", "--out", str(tmp_path / "grid.png"), "-n", "16", "--size", "32")
+    assert "cartoon" in cli_ok(runner, "data", "list")
+    cli_ok(runner, "data", "preview", "cartoon", "--out", str(tmp_path / "grid.png"), "-n", "16", "--size", "32")
     assert Image.open(tmp_path / "grid.png").size[0] >= 8 * 32
-    _ok(runner, "data", "export", "cartoon", str(tmp_path / "faces"), "-n", "5", "--size", "32")
+    cli_ok(runner, "data", "export", "cartoon", str(tmp_path / "faces"), "-n", "5", "--size", "32")
     files = sorted(p.name for p in (tmp_path / "faces").iterdir())
     assert files == ["00000.png", "00001.png", "00002.png", "00003.png", "00004.png", "attributes.csv"]
     rows = list(csv.DictReader((tmp_path / "faces" / "attributes.csv").open()))
     assert len(rows) == 5 and {"file", "hair_color", "glasses"} <= set(rows[0])
     assert Image.open(tmp_path / "faces" / "00000.png").size == (32, 32)
     # an exported folder trains like any image folder
-    _ok(
+    cli_ok(
         runner, "data", "preview", str(tmp_path / "faces"), "--out", str(tmp_path / "g2.png"), "-n", "4", "--size", "16"
     )
 
@@ -152,7 +150,7 @@ def test_train_on_a_folder_with_a_corrupt_image(runner: CliRunner, tmp_path: Pat
         Image.new("RGB", (24, 20), (i * 6, 100, 200 - i * 4)).save(folder / f"{i:02d}.png")
     (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 20)
     sets = [a for s in [*TINY, "train_size=1", "batch_size=8"] for a in ("--set", s)]
-    out = _ok(
+    out = cli_ok(
         runner,
         "train",
         "vae-conv",
@@ -168,7 +166,7 @@ def test_train_on_a_folder_with_a_corrupt_image(runner: CliRunner, tmp_path: Pat
     assert "skipped 1 unreadable file: broken.png" in " ".join(out.split())
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["heldout"]["heldout_images"] == 4  # 10 % of the 40 readable images
-    message = _fails(
+    message = cli_fails(
         runner,
         "train",
         "vae-conv",
@@ -188,7 +186,7 @@ def test_train_on_a_folder_with_a_corrupt_image(runner: CliRunner, tmp_path: Pat
 def test_unwritable_output_is_one_message(runner: CliRunner, tmp_path: Path, tiny_run: Path) -> None:
     blocker = tmp_path / "blocker"
     blocker.write_text("a file where a folder is expected")
-    message = _fails(runner, "sample", str(tiny_run), "--out", str(blocker / "s.png"), code=1)
+    message = cli_fails(runner, "sample", str(tiny_run), "--out", str(blocker / "s.png"), code=1)
     assert str(blocker) in message and "writable" in message
 
 

@@ -45,6 +45,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from genzoo import checkpoint
+from genzoo import io as genzoo_io
 from genzoo.data.folder import load_image
 from tests.conftest import TINY, cli_fails, cli_ok
 
@@ -576,7 +577,7 @@ def test_full_disk_at_the_second_checkpoint(runner: CliRunner, tmp_path: Path, m
             checkpoints.append(path)
             if len(checkpoints) == 2:  # the disk fills up while this one is being written
                 with monkeypatch.context() as full:
-                    full.setattr(checkpoint.os, "fsync", lambda fd: _raise(OSError(errno.ENOSPC, "No space left")))
+                    full.setattr(genzoo_io.os, "fsync", lambda fd: _raise(OSError(errno.ENOSPC, "No space left")))
                     return real_write(path, data)
         return real_write(path, data)
 
@@ -608,7 +609,7 @@ def _raise(exc: BaseException) -> None:
 def test_full_disk_while_writing_samples(
     runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_run: Path
 ) -> None:
-    monkeypatch.setattr(checkpoint.os, "fsync", lambda fd: _raise(OSError(errno.ENOSPC, "No space left on device")))
+    monkeypatch.setattr(genzoo_io.os, "fsync", lambda fd: _raise(OSError(errno.ENOSPC, "No space left on device")))
     grid = tmp_path / "samples.png"
     message = cli_fails(runner, "sample", str(tiny_run), "-n", "4", "--out", str(grid), code=1)
     assert_mentions(message, "The disk is full", str(grid), "Free some space, then run the command again")
@@ -625,7 +626,7 @@ def test_read_only_output_simulated(runner: CliRunner, tmp_path: Path, monkeypat
             raise PermissionError(errno.EACCES, "Permission denied", os.path.join(dir, ".x.tmp"))
         return real_mkstemp(*args, dir=dir, **kwargs)
 
-    monkeypatch.setattr(checkpoint.tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(genzoo_io.tempfile, "mkstemp", mkstemp)
     message = cli_fails(runner, "train", "vae-conv", "--steps", "2", "--quiet", "--out", str(out), *sets(TINY), code=1)
     assert_mentions(message, "Permission denied", str(out / "config.json"), "another --out", "permissions")
     assert ".tmp" not in message

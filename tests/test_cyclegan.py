@@ -231,8 +231,8 @@ def test_translate_cli_both_ways(cg_run: Path, tmp_path: Path, runner: CliRunner
     assert out.size == (32, 32)
     model = genzoo.load(cg_run)
     from genzoo.data.folder import load_image
+    from genzoo.images import to_uint8
     from genzoo.models.base import image_tensor
-    from genzoo.report.images import to_uint8
 
     expected = to_uint8(model.translate(image_tensor(np.array(load_image(face, 32)[None])), "anime"))[0]
     assert np.abs(expected.astype(int) - np.asarray(out, dtype=int)).max() <= 1
@@ -407,7 +407,7 @@ def test_import_reference_weights(kind: str, norm: str, dropout: bool, tmp_path:
 
 
 def test_import_both_generators_with_domain_names(tmp_path: Path) -> None:
-    from genzoo.translation import import_reference_weights
+    from genzoo.models.cyclegan.reference import import_reference_weights
 
     a, b = tmp_path / "G_A.pth", tmp_path / "G_B.pth"
     torch.save(_reference("resnet", "instance", False).state_dict(), a)
@@ -425,7 +425,7 @@ def test_import_both_generators_with_domain_names(tmp_path: Path) -> None:
 
 
 def test_import_refuses_what_is_not_a_reference_generator(tmp_path: Path, runner: CliRunner) -> None:
-    from genzoo.translation import import_reference_weights
+    from genzoo.models.cyclegan.reference import import_reference_weights
 
     def refused(obj: Any, name: str = "cyclegan-resnet", overrides: tuple[str, ...] = ()) -> str:
         path = tmp_path / "x.pth"

@@ -149,7 +149,7 @@ def test_sixteen_bit_png_is_scaled_not_clipped(tmp_path: Path) -> None:
 @pytest.mark.parametrize("mode", ["I;16", "I;16B", "I"])
 def test_sixteen_bit_modes(mode: str) -> None:
     image = Image.new(mode, (3, 3), 32896)
-    rgb = folder._to_rgb(Path("x.png"), image)
+    rgb = folder.to_rgb(Path("x.png"), image)
     assert rgb.mode == "RGB"
     assert_colour(np.asarray(rgb), (128, 128, 128))
 

@@ -13,15 +13,14 @@ from typer.testing import CliRunner
 
 import genzoo
 from genzoo import checkpoint
-from genzoo.api import attribute_pairs, interpolate
-from genzoo.cli import app
 from genzoo.errors import ConfigError, GenzooError
 from genzoo.models.base import Batch, GenerativeModel
 from genzoo.models.gan import ACGANConfig
+from genzoo.models.sampling import attribute_pairs, interpolate
 from genzoo.registry import loss_names
 from genzoo.runs import RunDir
 from genzoo.trainer import StepContext
-from tests.conftest import TINY
+from tests.conftest import TINY, cli_fails, cli_ok
 
 SIZE = 16  # TINY's image size
 
@@ -39,29 +38,6 @@ def _grid_size(rows: int, columns: int, size: int = SIZE, pad: int = 2) -> tuple
     width, height = columns * (size + pad) + pad, rows * (size + pad) + pad
     scale = 2 if width < 400 else 1
     return width * scale, height * scale
-
-
-def _ok(runner: CliRunner, *args: str) -> str:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def _fails(runner: CliRunner, *args: str) -> str:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    return " ".join(result.output.split())
-
-
-@pytest.fixture(scope="module")
-def gan_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Finished 8-step dcgan and acgan runs on 16-px cartoon faces."""
-    root = tmp_path_factory.mktemp("gan-runs")
-    return {
-        name: genzoo.train(name, data="cartoon", overrides=TINY, steps=8, out=root / name).run_dir
-        for name in ("dcgan", "acgan")
-    }
 
 
 # ---- networks -------------------------------------------------------------------------------------------------------
@@ -264,7 +240,7 @@ def test_acgan_on_an_image_folder_conditions_on_class(tmp_path: Path, runner: Cl
     overrides = [*TINY, "batch_size=8", "attributes=[class]"]
     run = genzoo.train("acgan", data=str(folder), overrides=overrides, steps=4, out=tmp_path / "run").run_dir
     assert checkpoint.read_header(run / "model.safetensors").config["values"] == {"class": ["blue", "red"]}
-    _ok(runner, "sample", str(run), "-n", "2", "--attr", "class=red", "-o", str(tmp_path / "red.png"))
+    cli_ok(runner, "sample", str(run), "-n", "2", "--attr", "class=red", "-o", str(tmp_path / "red.png"))
     with pytest.raises(ConfigError, match="Valid attributes: class"):
         genzoo.train("acgan", data=str(folder), overrides=[*TINY, "batch_size=8"], steps=2, out=tmp_path / "bad")
 
@@ -275,36 +251,36 @@ def test_acgan_on_an_image_folder_conditions_on_class(tmp_path: Path, runner: Cl
 def test_sample_command_attr_pairs_interpolate(runner: CliRunner, gan_runs: dict[str, Path], tmp_path: Path) -> None:
     acgan, dcgan = str(gan_runs["acgan"]), str(gan_runs["dcgan"])
     out = tmp_path / "s.png"
-    _ok(runner, "sample", acgan, "-n", "5", "--attr", "hair_color=blue", "--attr", "glasses=yes", "-o", str(out))
+    cli_ok(runner, "sample", acgan, "-n", "5", "--attr", "hair_color=blue", "--attr", "glasses=yes", "-o", str(out))
     assert Image.open(out).size == _grid_size(1, 5)
-    text = _ok(runner, "sample", acgan, "--pairs", "hair_color", "-n", "3", "--attr", "glasses=no", "-o", str(out))
+    text = cli_ok(runner, "sample", acgan, "--pairs", "hair_color", "-n", "3", "--attr", "glasses=no", "-o", str(out))
     assert Image.open(out).size == _grid_size(3, 6)
     assert "hair_color = black, brown, blonde, red, blue, pink" in " ".join(text.split())
-    _ok(runner, "sample", acgan, "--interpolate", "5", "-n", "2", "--attr", "glasses=yes", "-o", str(out))
+    cli_ok(runner, "sample", acgan, "--interpolate", "5", "-n", "2", "--attr", "glasses=yes", "-o", str(out))
     assert Image.open(out).size == _grid_size(2, 5)
-    _ok(runner, "sample", dcgan, "--interpolate", "4", "-n", "3", "--linear", "-o", str(out))
+    cli_ok(runner, "sample", dcgan, "--interpolate", "4", "-n", "3", "--linear", "-o", str(out))
     assert Image.open(out).size == _grid_size(3, 4)
-    _ok(runner, "sample", dcgan, "-n", "12", "-o", str(out))
+    cli_ok(runner, "sample", dcgan, "-n", "12", "-o", str(out))
     assert Image.open(out).size == _grid_size(2, 8)
 
 
 def test_interpolate_a_vae(runner: CliRunner, tiny_run: Path, tmp_path: Path) -> None:
     out = tmp_path / "vae.png"
-    _ok(runner, "sample", str(tiny_run), "--interpolate", "6", "-n", "2", "-o", str(out))
+    cli_ok(runner, "sample", str(tiny_run), "--interpolate", "6", "-n", "2", "-o", str(out))
     assert Image.open(out).size == _grid_size(2, 6)
 
 
 def test_sample_command_errors_list_what_is_valid(runner: CliRunner, gan_runs: dict[str, Path], tiny_run: Path) -> None:
     acgan = str(gan_runs["acgan"])
-    text = _fails(runner, "sample", acgan, "--attr", "hair=blue")
+    text = cli_fails(runner, "sample", acgan, "--attr", "hair=blue")
     assert "no attribute 'hair'" in text
     assert "hair_color (black, brown, blonde, red, blue, pink); glasses (no, yes)" in text
-    text = _fails(runner, "sample", acgan, "--attr", "hair_color=green")
+    text = cli_fails(runner, "sample", acgan, "--attr", "hair_color=green")
     assert "no value 'green'. Valid values: black, brown, blonde, red, blue, pink" in text
-    assert "Valid values: no, yes" in _fails(runner, "sample", acgan, "--pairs", "hair_color", "--attr", "glasses=2")
-    assert "no attribute 'mouth'" in _fails(runner, "sample", acgan, "--pairs", "mouth")
-    assert "write name=value" in _fails(runner, "sample", acgan, "--attr", "glasses")
-    assert "not both" in _fails(runner, "sample", acgan, "--pairs", "glasses", "--interpolate", "3")
-    text = _fails(runner, "sample", str(gan_runs["dcgan"]), "--attr", "hair_color=blue")
+    assert "Valid values: no, yes" in cli_fails(runner, "sample", acgan, "--pairs", "hair_color", "--attr", "glasses=2")
+    assert "no attribute 'mouth'" in cli_fails(runner, "sample", acgan, "--pairs", "mouth")
+    assert "write name=value" in cli_fails(runner, "sample", acgan, "--attr", "glasses")
+    assert "not both" in cli_fails(runner, "sample", acgan, "--pairs", "glasses", "--interpolate", "3")
+    text = cli_fails(runner, "sample", str(gan_runs["dcgan"]), "--attr", "hair_color=blue")
     assert "dcgan is not conditional" in text and "Conditional models: acgan" in text
-    assert "vae-conv is not conditional" in _fails(runner, "sample", str(tiny_run), "--pairs", "glasses")
+    assert "vae-conv is not conditional" in cli_fails(runner, "sample", str(tiny_run), "--pairs", "glasses")

@@ -12,6 +12,8 @@ from pathlib import Path
 import typer
 
 from genzoo.errors import GenzooError
+from genzoo.registry import datasets, models
+from genzoo.runs import resolve_weights
 
 CHECKPOINT_SUFFIX = ".safetensors"
 
@@ -43,15 +45,11 @@ def _paths(incomplete: str, *, files: bool) -> list[str]:
 
 def complete_models(incomplete: str) -> list[str]:
     """Registered model names (built-in and plugins) starting with ``incomplete``."""
-    from genzoo.registry import models
-
     return _matching(models.names(), incomplete)
 
 
 def complete_translators(incomplete: str) -> list[str]:
     """Registered models that can translate."""
-    from genzoo.registry import models
-
     return _matching([e.name for e in models.entries() if "translate" in e.capabilities], incomplete)
 
 
@@ -62,8 +60,6 @@ def complete_sources(incomplete: str) -> list[str]:
 
 def complete_datasets(incomplete: str) -> list[str]:
     """Registered data-set names starting with ``incomplete``."""
-    from genzoo.registry import datasets
-
     return _matching(datasets.names(), incomplete)
 
 
@@ -75,8 +71,6 @@ def complete_data(incomplete: str) -> list[str]:
 def complete_domains(ctx: typer.Context, incomplete: str) -> list[str]:
     """The domains of the translator named by the command's SOURCE argument, read from its checkpoint header;
     the registered data-set names when there is no such checkpoint yet."""
-    from genzoo.runs import resolve_weights
-
     source = ctx.params.get("source")
     domains: list[str] = []
     if source:

@@ -11,7 +11,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from genzoo.cli import _print_json, app, console, err_console
+from genzoo import registry
+from genzoo.cli.app import app, console, err_console, print_json
 
 KINDS = {"genzoo.models": "models", "genzoo.losses": "losses", "genzoo.datasets": "datasets"}
 
@@ -30,8 +31,6 @@ class PluginDistribution:
 
 def installed_plugins() -> list[PluginDistribution]:
     """Every distribution declaring entry points in genzoo's groups, with its plugins loaded (unless disabled)."""
-    from genzoo import registry
-
     found: dict[str, PluginDistribution] = {}  # keyed like PluginProblem.distribution and ModelEntry.source
     disabled = registry.plugins_disabled()
     for reg in (registry.models, registry.losses, registry.datasets):
@@ -61,12 +60,10 @@ def plugins_command(
     ] = False,
 ) -> None:
     """List installed plugin distributions, the models, losses and data sets each registers, and load errors."""
-    from genzoo.registry import plugins_disabled
-
     plugins = installed_plugins()
     if as_json:
         payload: list[dict[str, Any]] = [asdict(p) for p in plugins]
-        _print_json(payload)
+        print_json(payload)
     elif not plugins:
         console.print("No genzoo plugins are installed. docs/plugins.md explains how to write one.")
     else:
@@ -77,7 +74,7 @@ def plugins_command(
             problems = "\n".join(f"{x['name']}: {x['error']}" for x in p.problems)
             table.add_row(p.distribution, p.version, _cell(p.models), _cell(p.losses), _cell(p.datasets), problems)
         console.print(table)
-    if plugins_disabled():
+    if registry.plugins_disabled():
         err_console.print(
             "[yellow]plugin discovery is off (GENZOO_DISABLE_PLUGINS is set):[/] the names above are what these "
             "plugins declare, none is loaded; unset the variable to use them."

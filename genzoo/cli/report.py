@@ -1,5 +1,4 @@
-"""``genzoo latent``, ``genzoo report`` and ``genzoo compare``: thin commands over ``genzoo.report`` and
-``genzoo.compare``."""
+"""``genzoo latent``, ``genzoo report`` and ``genzoo compare``: thin commands over ``genzoo.api``."""
 
 from __future__ import annotations
 
@@ -10,7 +9,9 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from genzoo.cli import _print_json, app, console
+from genzoo import api
+from genzoo.cli.app import app, console, print_json
+from genzoo.report.compare import display
 
 
 @app.command()
@@ -27,9 +28,7 @@ def latent(
     device: Annotated[str, typer.Option(help="cpu, auto, cuda, cuda:N or mps.")] = "cpu",
 ) -> None:
     """Encode held-out images and plot their latent codes in 2-D, coloured by an attribute (models that encode)."""
-    from genzoo.api import latent_map
-
-    result = latent_map(source, color_by, out=out, n=n, seed=seed, method=method, device=device)
+    result = api.latent_map(source, color_by, out=out, n=n, seed=seed, method=method, device=device)
     coloured = f", coloured by {color_by}" if color_by else ""
     console.print(f"wrote a latent map of {len(result.points)} held-out images{coloured} to {out}")
     if result.summary:
@@ -44,9 +43,7 @@ def report(
     ] = False,
 ) -> None:
     """Write RUN/report.html: config, curves, grids, latent map and metrics in one file that opens offline."""
-    from genzoo.api import report as write
-
-    path = write(run, evaluate=evaluate)
+    path = api.report(run, evaluate=evaluate)
     console.print(f"wrote {path}")
 
 
@@ -59,12 +56,9 @@ def compare(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Compare runs: the config fields that differ between them, and each run's metrics."""
-    from genzoo.api import compare as compare_runs
-    from genzoo.compare import display
-
-    result = compare_runs(runs, evaluate=evaluate)
+    result = api.compare(runs, evaluate=evaluate)
     if as_json:
-        _print_json(result.to_json())
+        print_json(result.to_json())
         return
     names = [p.name for p in result.runs]
     headers = names if len(set(names)) == len(names) else [str(p) for p in result.runs]

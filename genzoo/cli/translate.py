@@ -1,4 +1,5 @@
-"""``genzoo translate`` and ``genzoo import-weights``: thin commands over ``genzoo.translation``."""
+"""``genzoo translate`` and ``genzoo import-weights``: thin commands over ``genzoo.translation`` and the CycleGAN
+family's import of the reference implementation's weights."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from genzoo.cli import app, console
+from genzoo import api
+from genzoo.cli.app import app, console
 from genzoo.cli.completion import complete_domains, complete_sources, complete_translators
 
 
@@ -78,11 +80,10 @@ def import_weights(
 
     The file is read with torch.load(weights_only=True): tensors only, nothing else is unpickled.
     """
-    from genzoo.checkpoint import read_header
-    from genzoo.translation import import_reference_weights
+    from genzoo.models.cyclegan.reference import import_reference_weights
 
     path = import_reference_weights(model, file, out, overrides or (), reverse)
-    header = read_header(path)
+    header = api.info(path)
     config = header.config
     shape = ", ".join(f"{k} {config[k]}" for k in ("n_blocks", "depth", "width", "norm", "image_size") if k in config)
     a, b = header.extra["domains"]

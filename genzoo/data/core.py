@@ -1,4 +1,4 @@
-"""Decoded image sets, their cache, and ``load_data``: a ``DataConfig`` in, train and held-out images out.
+"""Decoded image sets and their cache.
 
 Images are kept as uint8 arrays ``(N, H, W, 3)``, the smallest form that loses nothing; models convert a batch at a
 time. A set may carry attributes: integer codes ``(N, K)`` with the names and values they index, either the built-in
@@ -15,15 +15,10 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from genzoo.checkpoint import atomic_write
-from genzoo.errors import DataError
-
-if TYPE_CHECKING:
-    from genzoo.config import DataConfig
+from genzoo.io import atomic_write
 
 Progress = Callable[[str, int, int], None]
 """``progress(description, done, total)``: how long-running data work reports where it is."""
@@ -118,23 +113,3 @@ def cached(parts: Mapping[str, object], build: Callable[[], ImageSet], name: str
     image_set = build()
     save_cached(path, image_set, parts)
     return image_set
-
-
-def load_data(
-    config: DataConfig, image_size: int, *, domain: str | None = None, progress: Progress | None = None
-) -> Split:
-    """Train and held-out images of ``config.name`` (or of ``domain`` when given): a registered set or a folder."""
-    from genzoo.registry import datasets
-
-    name = domain or config.name
-    if name in datasets:
-        return datasets.get(name).load(config, image_size, progress)
-    path = Path(name).expanduser()
-    if path.exists() or os.sep in name or name.startswith("."):
-        from genzoo.data.folder_set import load_folder_split
-
-        return load_folder_split(path, config, image_size, progress)
-    raise DataError(
-        datasets.unknown_message(name).replace("`genzoo list`", "`genzoo data list`")
-        + " A folder of images works too: give its path."
-    )

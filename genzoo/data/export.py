@@ -8,13 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
+from genzoo.config import DataConfig
 from genzoo.data import toon
+from genzoo.data.loading import load_data
 from genzoo.errors import DataError
+from genzoo.registry import datasets
 
 
 def _builtin_style(name: str) -> str | None:
-    from genzoo.registry import datasets
-
     if name in toon.STYLES and name in datasets and datasets.get(name).source == "built-in":
         return name
     return None
@@ -25,9 +26,6 @@ def preview_images(name: str, n: int, size: int, seed: int = 0) -> np.ndarray:
     style = _builtin_style(name)
     if style is not None:
         return toon.render_many(toon.random_records(n, seed), style, size)
-    from genzoo.config import DataConfig
-    from genzoo.data.core import load_data
-
     split = load_data(DataConfig(name=name, heldout_fraction=0.0), size)
     return split.train.images[:n]
 

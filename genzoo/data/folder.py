@@ -34,11 +34,13 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "FolderImages",
     "Skipped",
+    "exif_transpose",
     "find_images",
     "load_folder",
     "load_image",
     "skipped_summary",
     "split_heldout",
+    "to_rgb",
 ]
 
 IMAGE_EXTENSIONS: frozenset[str] = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif"})
@@ -203,7 +205,7 @@ def _decode(path: Path, file: IO[bytes], size: int) -> np.ndarray:
                 _check_dimensions(path, image.size)
                 _draft(image, size)
                 image.load()  # decodes everything now, so truncation raises here
-                rgb = _to_rgb(path, _exif_transpose(image))
+                rgb = to_rgb(path, exif_transpose(image))
                 return np.asarray(_resize_crop(rgb, size), dtype=np.uint8)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
             raise UnreadableImage(path, REASON_BOMB) from error
@@ -230,7 +232,7 @@ def _draft(image: Image.Image, size: int) -> None:
         image.draft(None, (math.ceil(width * scale), math.ceil(height * scale)))
 
 
-def _exif_transpose(image: Image.Image) -> Image.Image:
+def exif_transpose(image: Image.Image) -> Image.Image:
     """Apply the EXIF orientation; a damaged EXIF block leaves the (good) pixels as stored rather than losing them."""
     try:
         if image.getexif().get(_EXIF_ORIENTATION, 1) in range(2, 9):
@@ -240,7 +242,7 @@ def _exif_transpose(image: Image.Image) -> Image.Image:
     return image
 
 
-def _to_rgb(path: Path, image: Image.Image) -> Image.Image:
+def to_rgb(path: Path, image: Image.Image) -> Image.Image:
     """Any decoded mode -> 8-bit RGB: 16-bit scaled by 1/257, transparency composited on white."""
     if image.mode in _SIXTEEN_BIT_MODES:
         return _sixteen_bit_to_rgb(image)

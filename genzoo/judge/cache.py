@@ -9,15 +9,18 @@ held-out accuracies, the training time and the precision. This module imports to
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from genzoo.checkpoint import read_header
+import PIL
+
+from genzoo.checkpoint import load_tensors, read_header, save
+from genzoo.data.builtin import renderer_hash
 from genzoo.data.core import cache_dir, cache_key
 from genzoo.data.toon import STYLES
 from genzoo.errors import CheckpointError
-from genzoo.judge import HEADS, JudgeConfig
+from genzoo.judge.config import HEADS, JudgeConfig, JudgeInfo
 
 if TYPE_CHECKING:
     from genzoo.judge.network import Judge
@@ -33,13 +36,6 @@ def _digest(paths: list[Path]) -> str:
     return h.hexdigest()[:12]
 
 
-def renderer_hash() -> str:
-    """Short hash of the face renderer's source: a change to the drawing code changes it."""
-    from genzoo.data import toon
-
-    return _digest([Path(toon.__file__)])
-
-
 def judge_source_hash() -> str:
     """Short hash of the judge's network and training code."""
     here = Path(__file__).parent
@@ -47,8 +43,6 @@ def judge_source_hash() -> str:
 
 
 def key_parts(config: JudgeConfig) -> dict[str, Any]:
-    import PIL
-
     return {
         "config": asdict(config),
         "renderer": renderer_hash(),
@@ -60,32 +54,6 @@ def key_parts(config: JudgeConfig) -> dict[str, Any]:
 def judge_path(config: JudgeConfig) -> Path:
     """The cache file of the judge made with ``config`` by the current renderer and judge code."""
     return cache_dir() / f"judge-{config.size}px-{cache_key(key_parts(config))}.safetensors"
-
-
-@dataclass(frozen=True)
-class JudgeInfo:
-    """What a cached judge's header says about it."""
-
-    path: Path
-    config: JudgeConfig
-    accuracy: dict[str, float]  # head → share of held-out faces (both styles) read correctly
-    accuracy_by_style: dict[str, dict[str, float]]  # style → head → accuracy on that style's held-out faces
-    accuracy_by_size: dict[int, dict[str, float]]  # smaller size → head → accuracy on held-out faces drawn at it
-    heldout_per_style: int
-    seconds: float  # wall time of rendering and training
-    precision: str  # autocast dtype of training: bf16 or fp32
-    renderer: str
-    torch: str
-
-    @property
-    def min_accuracy(self) -> float:
-        return min(self.accuracy.values())
-
-    def to_json(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["path"] = str(self.path)
-        out["min_accuracy"] = self.min_accuracy
-        return out
 
 
 def read_info(config: JudgeConfig) -> JudgeInfo | None:
@@ -117,8 +85,6 @@ def read_info(config: JudgeConfig) -> JudgeInfo | None:
 
 
 def save_judge(judge: Judge, info: JudgeInfo) -> None:
-    from genzoo.checkpoint import save
-
     extra = {k: v for k, v in info.to_json().items() if k not in {"path", "config", "min_accuracy"}}
     save(info.path, model_name=MODEL_NAME, config=asdict(info.config), weights=judge.net.state_dict(), extra=extra)
 
@@ -128,7 +94,6 @@ def load_cached(config: JudgeConfig) -> Judge | None:
     info = read_info(config)
     if info is None:
         return None
-    from genzoo.checkpoint import load_tensors
     from genzoo.judge.network import Judge
 
     judge = Judge(config, info)

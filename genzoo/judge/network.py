@@ -8,17 +8,15 @@ Faces are centred, so the last feature map is flattened rather than pooled: wher
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from genzoo.judge import HEADS, JudgeConfig, Reading
-
-if TYPE_CHECKING:
-    from genzoo.judge.cache import JudgeInfo
+from genzoo.data.tensors import image_tensor
+from genzoo.judge.config import HEADS, JudgeConfig, JudgeInfo, Reading
 
 
 def _block(cin: int, cout: int, kernel: int, stride: int) -> list[nn.Module]:
@@ -107,7 +105,5 @@ class Judge:
 
 def _as_unit_tensor(images: Tensor | np.ndarray) -> Tensor:
     if isinstance(images, np.ndarray):
-        from genzoo.models.base import image_tensor
-
         return image_tensor(images)
     return images.detach().to("cpu", torch.float32).contiguous()

@@ -20,11 +20,13 @@ import torch
 import torch.nn.functional as F
 
 from genzoo.data import toon
-from genzoo.judge import HEADS, JudgeConfig, record_seed
-from genzoo.judge.cache import JudgeInfo, judge_path, renderer_hash, save_judge
+from genzoo.data.builtin import renderer_hash, stream_seed
+from genzoo.data.tensors import image_tensor
+from genzoo.devices import precision_name, resolve_precision
+from genzoo.judge.cache import judge_path, save_judge
+from genzoo.judge.config import HEADS, JudgeConfig, JudgeInfo
 from genzoo.judge.network import Judge, JudgeNet, resize, split_logits
-from genzoo.models.base import image_tensor
-from genzoo.report.progress import TrainProgress
+from genzoo.progress import TrainProgress
 
 LOG_EVERY = 25
 
@@ -33,7 +35,7 @@ def render_faces(config: JudgeConfig, part: str, count: int, ui: TrainProgress) 
     """``count`` faces per style of the ``part`` stream: uint8 images ``(N, S, S, 3)`` and labels ``(N, heads)``."""
     images, labels = [], []
     for style_index, style in enumerate(toon.STYLES):
-        records = toon.random_records(count, record_seed(config.seed, f"judge-{part}/{style}"))
+        records = toon.random_records(count, stream_seed(config.seed, f"judge-{part}/{style}"))
         report = functools.partial(ui.data_progress, f"rendering judge faces ({part}, {style})", total=count)
         images.append(toon.render_many(records, style, config.size, progress=report))
         codes = toon.codes_array(records)
@@ -70,8 +72,6 @@ def augment(x: torch.Tensor, config: JudgeConfig, generator: torch.Generator) ->
 
 def fit(net: JudgeNet, images: np.ndarray, labels: np.ndarray, config: JudgeConfig, ui: TrainProgress) -> str:
     """Train ``net`` in place for ``config.epochs`` epochs; returns the precision used (``bf16`` or ``fp32``)."""
-    from genzoo.trainer import precision_name, resolve_precision
-
     dtype = resolve_precision(config.precision, torch.device("cpu"))
     x_all, y_all = torch.from_numpy(images), torch.from_numpy(labels)
     batch = min(config.batch_size, len(images))

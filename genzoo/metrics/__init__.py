@@ -14,14 +14,16 @@ not paired) are ``None``, and ``not_applicable`` maps their dotted key (and ``ju
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from genzoo.data.core import Split
+from genzoo.data.loading import Domains
 from genzoo.errors import GenzooError
 from genzoo.metrics.common import FD_KEYS, JudgeLike
 from genzoo.metrics.reconstruction import heldout_mse
 from genzoo.metrics.result import Section
+from genzoo.metrics.sampling import evaluate_sampler
+from genzoo.metrics.translation import evaluate_translator
 from genzoo.models.base import GenerativeModel
 from genzoo.registry import models
 
@@ -39,7 +41,7 @@ def capabilities(model: GenerativeModel) -> frozenset[str]:
 
 def evaluate(
     model: GenerativeModel,
-    data: Split | Mapping[str, Split],
+    data: Split | Domains,
     *,
     judge: JudgeLike | None = None,
     n: int = DEFAULT_N,
@@ -48,15 +50,15 @@ def evaluate(
 ) -> dict[str, Any]:
     """Every metric that applies to ``model`` on the held-out images of ``data``.
 
-    ``data`` is the training data's ``Split``, or ``{"x": split}`` plus ``"y"``: the target domain's split for a
-    translator. ``n`` images are generated (or translated, per direction) from ``seed`` and compared with as many
-    held-out ones (fewer when there are fewer held-out images). Without ``judge``, the judge-based metrics are left
+    ``data`` is the training data's ``Split``, or its ``Domains`` (with the target domain for a translator). ``n``
+    images are generated (or translated, per direction) from ``seed`` and compared with as many held-out ones
+    (fewer when there are fewer held-out images). Without ``judge``, the judge-based metrics are left
     out and ``not_applicable["judge"]`` says ``no_judge``.
     """
     if n < 2:
         raise GenzooError(f"Evaluation needs at least 2 images per set (-n); got {n}.")
-    splits = {"x": data} if isinstance(data, Split) else dict(data)
-    heldout = splits["x"].heldout
+    domains = Domains(data) if isinstance(data, Split) else data
+    heldout = domains.source.heldout
     can = capabilities(model)
     out = Section()
     out.put("heldout_images", len(heldout))
@@ -66,7 +68,7 @@ def evaluate(
         if "reconstruct" in can:
             out.put("heldout_mse", heldout_mse(model, heldout))
         if can & JUDGED:
-            _judged(model, can, splits, judge, n, seed, no_judge, out)
+            _judged(model, can, domains, judge, n, seed, no_judge, out)
     finally:
         model.train(was_training)
     return out.result()
@@ -75,18 +77,15 @@ def evaluate(
 def _judged(
     model: GenerativeModel,
     can: frozenset[str],
-    splits: dict[str, Split],
+    domains: Domains,
     judge: JudgeLike | None,
     n: int,
     seed: int,
     no_judge: str,
     out: Section,
 ) -> None:
-    from genzoo.metrics.sampling import evaluate_sampler
-    from genzoo.metrics.translation import evaluate_translator
-
-    heldout = splits["x"].heldout
-    count = min(n, len(heldout), *([len(splits["y"].heldout)] if "y" in splits else []))
+    heldout, target = domains.source.heldout, domains.target.heldout if domains.target is not None else None
+    count = min(n, len(heldout), *([len(target)] if target is not None else []))
     out.put("n", count)
     out.put("seed", seed)
     if judge is None:
@@ -100,7 +99,7 @@ def _judged(
     if "sample" in can:
         evaluate_sampler(model, heldout, judge, count, seed, out)
     if "translate" in can:
-        if "y" not in splits:
+        if target is None:
             out.skip("the target domain's held-out images were not given", "translation")
         else:
-            evaluate_translator(model, heldout, splits["y"].heldout, judge, count, out.section("translation"))
+            evaluate_translator(model, heldout, target, judge, count, out.section("translation"))

@@ -12,9 +12,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from genzoo.data.builtin import render_set, stream_seed
 from genzoo.data.core import ImageSet
+from genzoo.data.tensors import image_tensor
 from genzoo.data.toon import ATTRIBUTES, STYLES
-from genzoo.models.base import GenerativeModel, image_tensor
+from genzoo.models.base import GenerativeModel
 
 GENERATE_CHUNK = 250
 TRANSLATE_CHUNK = 64
@@ -24,12 +26,6 @@ REFERENCE_STREAM = "eval-reference"
 def is_toon(images: ImageSet) -> bool:
     """Whether ``images`` are built-in toon faces with their attribute records (what the judge knows)."""
     return images.domain in STYLES and images.attributes is not None and dict(images.schema) == ATTRIBUTES
-
-
-def random_conditions(values: dict[str, list[str]], n: int, seed: int) -> dict[str, np.ndarray]:
-    """One uniformly drawn value index per image for every conditioned attribute, from ``seed``."""
-    rng = np.random.default_rng(seed)
-    return {a: rng.integers(0, len(v), size=n) for a, v in values.items()}
 
 
 @torch.no_grad()
@@ -63,19 +59,5 @@ def fresh_render(images: ImageSet, n: int) -> np.ndarray | None:
     for images the renderer did not draw."""
     if not is_toon(images):
         return None
-    import PIL
-
-    from genzoo.data import toon
-    from genzoo.data.core import cached
-    from genzoo.judge import record_seed
-    from genzoo.judge.cache import renderer_hash
-
     style, size = images.domain, images.size
-
-    def build() -> ImageSet:
-        records = toon.random_records(n, record_seed(0, f"{REFERENCE_STREAM}/{style}"))
-        return ImageSet(toon.render_many(records, style, size), style, toon.codes_array(records), dict(ATTRIBUTES))
-
-    parts = {"renderer": renderer_hash(), "pillow": PIL.__version__, "stream": REFERENCE_STREAM}
-    parts |= {"style": style, "n": n, "size": size}
-    return cached(parts, build, f"{style}-{size}px-reference").images
+    return render_set(style, n, stream_seed(0, f"{REFERENCE_STREAM}/{style}"), size, "reference").images

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 
 from genzoo.data.core import ImageSet
-from genzoo.models.base import GenerativeModel, image_tensor
+from genzoo.data.tensors import image_tensor
+from genzoo.models.base import GenerativeModel
 
 
 @torch.no_grad()

@@ -7,14 +7,16 @@ data, read by the same judge; every ``X_real`` is ``X`` measured on those real i
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from genzoo.data.core import ImageSet
 from genzoo.data.toon import ATTRIBUTES
 from genzoo.metrics.attributes import DEFAULT_COVERAGE, coverage, possible_combinations, valid
 from genzoo.metrics.common import NOT_TOON, JudgeLike, put_fd
-from genzoo.metrics.images import generate, is_toon, random_conditions
+from genzoo.metrics.images import generate, is_toon
 from genzoo.metrics.result import Section
 from genzoo.models.base import GenerativeModel
+from genzoo.models.sampling import random_conditions
 
 ATTRIBUTE_KEYS = (
     "valid_share",
@@ -74,7 +76,10 @@ def evaluate_sampler(
 ) -> None:
     """Put the sampler metrics of ``model`` (``n`` samples from ``seed``) against ``real_set`` into ``out``."""
     values = model.condition_values
-    conditions = random_conditions(values, n, seed) if values else None
+    conditions = None
+    if values:  # one value per sample, drawn from the seed
+        drawn = random_conditions(values, n, torch.Generator().manual_seed(seed))
+        conditions = {a: np.asarray(v) for a, v in drawn.items()}
     fake = judge.read(generate(model, n, seed, conditions))
     real = judge.read(real_set.images[:n])
     put_fd(out, judge, fake, real, real_set)

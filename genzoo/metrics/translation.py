@@ -11,13 +11,14 @@ from __future__ import annotations
 import numpy as np
 
 from genzoo.data.core import ImageSet
+from genzoo.data.tensors import image_tensor
 from genzoo.data.toon import STYLES
 from genzoo.metrics.attributes import DEFAULT_COVERAGE, agreement, combinations, possible_combinations
 from genzoo.metrics.common import NOT_TOON, JudgeLike, put_fd
 from genzoo.metrics.images import is_toon, translate
 from genzoo.metrics.paired import l1, ssim
 from genzoo.metrics.result import Section
-from genzoo.models.base import GenerativeModel, image_tensor
+from genzoo.models.base import GenerativeModel
 
 STYLE_KEYS = ("style_share", "style_share_real")
 PRESERVATION_KEYS = ("preservation", "preservation_real")
@@ -83,7 +84,7 @@ def evaluate_translator(
     model: GenerativeModel, a: ImageSet, b: ImageSet, judge: JudgeLike, n: int, out: Section
 ) -> None:
     """Both directions between held-out sets ``a`` and ``b`` (of the model's domains A and B), under ``out``."""
-    name_a, name_b = model.domains  # type: ignore[attr-defined]
+    name_a, name_b = model.domains
     for source, target, from_name, to_name in ((a, b, name_a, name_b), (b, a, name_b, name_a)):
         count = min(n, len(source), len(target))
         evaluate_direction(model, source, target, to_name, judge, count, out.section(f"{from_name}->{to_name}"))

@@ -1,4 +1,5 @@
-"""What every model family implements: the training protocol and the sampling protocol.
+"""What every model family implements, the training protocol and the sampling protocol, and the ``StepContext`` its
+training step runs in.
 
 **Training.** The family owns its step, because a VAE takes one optimizer step and a CycleGAN alternates two
 generators and two discriminators; the ``Trainer`` owns everything around it. A family declares its optimizers
@@ -18,26 +19,21 @@ interpolation needs; a conditional model names the attribute values its ``condit
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
+from genzoo import distributed
 from genzoo.config import ModelConfig
+from genzoo.data.tensors import image_tensor
+from genzoo.distributed import World
 from genzoo.errors import CapabilityError
+from genzoo.registry import models
 
-if TYPE_CHECKING:
-    from genzoo.trainer import StepContext
-
-
-def image_tensor(images: np.ndarray, device: torch.device | str = "cpu") -> Tensor:
-    """uint8 ``(N, H, W, 3)`` images as a contiguous float NCHW tensor in ``[0, 1]`` on ``device``.
-
-    Contiguous NCHW matters: a permuted (channels-last) view makes CPU convolutions several times slower.
-    """
-    return torch.from_numpy(np.ascontiguousarray(images)).to(device).permute(0, 3, 1, 2).float().div_(255).contiguous()
+__all__ = ["Batch", "GenerativeModel", "StepContext", "image_tensor"]
 
 
 @dataclass
@@ -61,7 +57,7 @@ class GenerativeModel(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
-        self.model_name = ""  # set by genzoo.create / genzoo.load
+        self.model_name = ""  # set by the registry entry that builds it
         self.data_info: dict[str, Any] = {}  # set by the trainer: domains, attribute schema; saved in checkpoints
 
     # ---- pixels --------------------------------------------------------------------------------------------------
@@ -132,10 +128,77 @@ class GenerativeModel(nn.Module):
     def translate(self, x: Tensor, to: str) -> Tensor:
         raise self.cannot("translate")
 
-    def cannot(self, what: str) -> CapabilityError:
-        from genzoo.registry import models
+    @property
+    def domains(self) -> tuple[str, ...]:
+        """A translator's two domains, (A, B), whose names ``translate``'s ``to`` takes; empty for other models."""
+        return ()
 
+    def cannot(self, what: str) -> CapabilityError:
         name = self.model_name or type(self).__name__
         can = sorted(models.get(name).capabilities) if name in models else []
         serve = f"It can: {', '.join(can)}." if can else ""
         return CapabilityError(f"{name} cannot {what}. {serve}".strip())
+
+
+# ---- the step context ----------------------------------------------------------------------------------------------
+
+
+class StepContext:
+    """What a model's ``train_step`` uses to run its step under the Trainer's precision and optimizers.
+
+    Under torchrun, ``step`` first averages the optimizer's gradients over the processes. With ``skip_nonfinite``
+    it leaves out an optimizer step whose gradients hold a NaN or an infinity (and sets ``skipped``).
+    """
+
+    def __init__(
+        self,
+        optimizers: dict[str, torch.optim.Optimizer],
+        device: torch.device,
+        dtype: torch.dtype | None,
+        total_steps: int,
+        world: World | None = None,
+        skip_nonfinite: bool = False,
+    ) -> None:
+        self.optimizers = optimizers
+        self.device = device
+        self.dtype = dtype
+        self.total_steps = total_steps
+        self.world = world or World()
+        self.skip_nonfinite = skip_nonfinite
+        self.global_step = 0
+        self.skipped = False
+        self.scaler = torch.amp.GradScaler(device.type) if dtype == torch.float16 else None
+
+    def begin(self, step: int) -> None:
+        self.global_step, self.skipped = step, False
+
+    def autocast(self) -> AbstractContextManager[Any]:
+        """The mixed-precision region for forward passes (a no-op in fp32)."""
+        if self.dtype is None:
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=self.dtype)
+
+    def backward(self, loss: Tensor) -> None:
+        (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
+
+    def step(self, name: str) -> None:
+        """Step the optimizer called ``name`` on its accumulated gradients, then clear them."""
+        opt = self.optimizers[name]
+        params = [p for group in opt.param_groups for p in group["params"]]
+        distributed.average_gradients(params, self.world)
+        if self.scaler is not None:  # it skips steps with non-finite gradients itself, lowering its scale
+            self.scaler.step(opt)
+        elif self.skip_nonfinite and not _finite_gradients(params):
+            self.skipped = True
+        else:
+            opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    def zero_grad(self, name: str) -> None:
+        """Drop gradients that another network's loss left on ``name``'s parameters."""
+        self.optimizers[name].zero_grad(set_to_none=True)
+
+
+def _finite_gradients(params: list[Tensor]) -> bool:
+    grads = [p.grad for p in params if p.grad is not None]
+    return not grads or bool(torch.isfinite(torch.stack(torch._foreach_norm(grads, float("inf")))).all())

@@ -1,44 +1,33 @@
-"""What a finished run leaves beside its weights: learning curves, grids of what the model can do, its metrics."""
+"""The pictures a finished run leaves beside its weights: learning curves and grids of what the model can do."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import torch
 
 from genzoo.data.core import Split
-from genzoo.judge import cached_judge
-from genzoo.metrics import capabilities, evaluate
-from genzoo.models.base import GenerativeModel, image_tensor
+from genzoo.data.loading import Domains
+from genzoo.data.tensors import image_tensor
+from genzoo.images import save_grid
+from genzoo.models.base import GenerativeModel
+from genzoo.registry import models
 from genzoo.report.curves import plot_curves
-from genzoo.report.images import save_grid
 from genzoo.runs import RunDir
-
-JUDGE_NOT_CACHED = (
-    "skipped at the end of training because the judge is not trained yet (training it takes minutes); "
-    "`genzoo eval RUN` trains it once and measures these"
-)
 
 
 @torch.no_grad()
-def write_run_artefacts(model: GenerativeModel, data: dict[str, Split], run: RunDir, seed: int) -> dict[str, Any]:
-    """Write ``curves.png`` and the grids the model's capabilities allow; return the held-out metrics."""
-    plot_curves(
-        run.read_metrics(),
-        run.path / "curves.png",
-        title=f"{model.model_name} — {run.path.name}",
-        groups=getattr(model, "curve_groups", None),
-    )
-    can = capabilities(model)
-    if "sample" in can:
+def write_pictures(model: GenerativeModel, data: Domains, run: RunDir, seed: int) -> None:
+    """Write ``curves.png`` and the grids the model's capabilities allow: ``samples.png``, ``reconstructions.png``,
+    ``translations.png``."""
+    entry = models.get(model.model_name)
+    plot_curves(run.read_metrics(), run.path / "curves.png", title=f"{model.model_name} — {run.path.name}", entry=entry)
+    if "sample" in entry.capabilities:
         save_grid([model.sample(64, torch.Generator().manual_seed(seed))], run.path / "samples.png", columns=8)
-    if "reconstruct" in can:
-        x = image_tensor(data["x"].heldout.images[:16], model.device)
+    if "reconstruct" in entry.capabilities:
+        x = image_tensor(data.source.heldout.images[:16], model.device)
         recon = model.reconstruct(x)
         save_grid([x[:8], recon[:8], x[8:], recon[8:]], run.path / "reconstructions.png")
-    if "translate" in can and "y" in data:
-        save_grid(translation_rows(model, data["x"], data["y"]), run.path / "translations.png")
-    return {"heldout": evaluate(model, data, judge=cached_judge(), seed=seed, no_judge=JUDGE_NOT_CACHED)}
+    if "translate" in entry.capabilities and data.target is not None:
+        save_grid(translation_rows(model, data.source, data.target), run.path / "translations.png")
 
 
 def paired(a: Split, b: Split) -> bool:
@@ -54,7 +43,7 @@ def translation_rows(model: GenerativeModel, a: Split, b: Split, n: int = 8) -> 
     With paired data the middle row can be read against the rows above and below it: the style of the one below, the
     identity (hair, skin, glasses) of the one above.
     """
-    name_a, name_b = model.domains  # type: ignore[attr-defined]
+    name_a, name_b = model.domains
     truth = paired(a, b)
     rows: list[torch.Tensor] = []
     for source, target, to, back in ((a, b, name_b, name_a), (b, a, name_a, name_b)):

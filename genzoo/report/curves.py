@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from genzoo.checkpoint import atomic_write
-
-NOT_CURVES = {"step", "epoch", "lr", "beta", "seconds", "skipped_steps"}
+from genzoo.io import atomic_write
+from genzoo.registry import ModelEntry
+from genzoo.runs import NOT_CURVES
 
 
 def curve_keys(metrics: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -20,15 +20,16 @@ def curve_keys(metrics: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def plot_curves(
-    metrics: Sequence[Mapping[str, Any]], path: Path, title: str = "", groups: Mapping[str, Sequence[str]] | None = None
+    metrics: Sequence[Mapping[str, Any]], path: Path, title: str = "", entry: ModelEntry | None = None
 ) -> Path:
-    """Write a PNG of the learning curves; ``groups`` maps a panel title to the terms drawn in it."""
+    """Write a PNG of the learning curves, in the panels ``entry`` groups the terms into (else one per term)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     keys = curve_keys(metrics)
+    groups = entry.curve_groups if entry is not None else {}
     panels = dict(groups) if groups else {k: [k] for k in keys}
     panels = {t: [k for k in ks if k in keys] for t, ks in panels.items()}
     panels = {t: ks for t, ks in panels.items() if ks} or {"no metrics yet": []}

@@ -14,26 +14,19 @@ import base64
 import html
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from genzoo.checkpoint import atomic_write
-from genzoo.compare import EVAL_FILE, display, flatten, read_eval
+from genzoo._version import __version__
 from genzoo.errors import GenzooError
-from genzoo.runs import RunDir, existing_run
-
-if TYPE_CHECKING:
-    from genzoo.data.core import ImageSet
-    from genzoo.models.base import GenerativeModel
-
-REPORT_FILE = "report.html"
-LATENT_FILE = "latent.png"
-LATENT_POINTS = 500
-"""Held-out images in a report's latent map: enough to show structure, few enough for t-SNE to take seconds."""
+from genzoo.io import atomic_write
+from genzoo.report.compare import display, flatten, read_eval
+from genzoo.report.curves import plot_curves
+from genzoo.runs import CURVES_FILE, EVAL_FILE, LATENT_FILE, REPORT_FILE, RunDir, existing_run
 
 PICTURES: tuple[tuple[str, str, str], ...] = (
-    ("curves.png", "Learning curves", "The logged loss terms, each point the average of one logging window."),
+    (CURVES_FILE, "Learning curves", "The logged loss terms, each point the average of one logging window."),
     ("samples.png", "Samples", "Images drawn from the model with the run's seed."),
     ("reconstructions.png", "Reconstructions", "Held-out images, each row above its reconstructions."),
     (
@@ -92,49 +85,6 @@ SCRIPT = """
 POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
 
-# ---- the latent map --------------------------------------------------------------------------------------------------
-
-
-def ensure_latent_map(
-    run: RunDir,
-    config: Mapping[str, Any],
-    model: GenerativeModel | None = None,
-    heldout: ImageSet | None = None,
-) -> str | None:
-    """Draw ``latent.png`` when the model encodes and the data has attributes; return why not, when that is worth
-    saying. Given ``model`` (and ``heldout``), it is drawn from them; otherwise it is loaded from the run, and only
-    when the map is missing or older than the weights."""
-    from genzoo.registry import models
-
-    name = str(config.get("name"))
-    if not run.finished or name not in models or "encode" not in models.get(name).capabilities:
-        return None
-    path = run.path / LATENT_FILE
-    if model is None and path.is_file() and path.stat().st_mtime_ns >= run.weights.stat().st_mtime_ns:
-        return None
-    from genzoo.report.latent import latent_map, most_structured, plot_latent_map
-
-    try:
-        if heldout is None:
-            from genzoo.config import DataConfig
-            from genzoo.data.core import load_data
-
-            data = DataConfig.model_validate(config.get("data") or {})
-            heldout = load_data(data, int(config["model"]["image_size"])).heldout
-        if heldout.attributes is None or not heldout.schema:
-            return "No latent map: the data has no attributes to colour it by."
-        if model is None:
-            from genzoo.api import load
-
-            model = load(run.path)
-        seed = int((config.get("train") or {}).get("seed", 0))
-        latent = most_structured(latent_map(model, heldout, None, LATENT_POINTS, seed), heldout)
-        plot_latent_map(latent, path, subtitle=f"{name} · {run.path.name}")
-    except GenzooError as exc:
-        return f"No latent map: {exc}"
-    return None
-
-
 # ---- HTML ------------------------------------------------------------------------------------------------------------
 
 
@@ -157,7 +107,7 @@ def figure(path: Path, heading: str, caption: str, name: str = "") -> str:
     (default: the file's name)."""
     name = name or path.name
     data = base64.b64encode(path.read_bytes()).decode("ascii")
-    kind = "plot" if path.name in {"curves.png", LATENT_FILE} else "grid"  # grids of small images stay sharp
+    kind = "plot" if path.name in {CURVES_FILE, LATENT_FILE} else "grid"  # grids of small images stay sharp
     return (
         f"<figure><h3>{html.escape(heading)}</h3>"
         f'<img class="{kind}" src="data:image/png;base64,{data}" alt="{html.escape(heading)}">'
@@ -185,8 +135,6 @@ def render(
     notes: list[str],
 ) -> str:
     """The whole report as one HTML document."""
-    from genzoo._version import __version__
-
     name = html.escape(run.path.name)
     summary = run.read_summary()
     if run.finished:
@@ -227,33 +175,24 @@ def render(
     )
 
 
-def write_report(
-    run_dir: str | Path,
-    metrics: Mapping[str, Any] | None = None,
-    *,
-    model: GenerativeModel | None = None,
-    heldout: ImageSet | None = None,
-) -> Path:
+def write_report(run_dir: str | Path, evaluation: Mapping[str, Any] | None = None, notes: Sequence[str] = ()) -> Path:
     """Write ``report.html`` into a run directory and return its path.
 
-    ``metrics`` is an evaluation to show (by default the run's ``eval.json``, when it belongs to the final weights).
-    The trainer passes its ``model`` and held-out images so that the latent map needs no reloading.
+    ``evaluation`` is an evaluation to show (by default the run's ``eval.json``, when it belongs to the final
+    weights); ``notes`` are lines shown under the title (e.g. why there is no latent map).
     """
     run = existing_run(run_dir)
     try:
         config = run.read_config()
     except json.JSONDecodeError as exc:
         raise GenzooError(f"{run.config_file} is not valid JSON ({exc}); the run directory is damaged.") from None
-    notes = [note] if (note := ensure_latent_map(run, config, model, heldout)) else []
     try:
         metrics_log = run.read_metrics()
     except json.JSONDecodeError:  # a line being written by a run in progress
         metrics_log = []
-    if not (run.path / "curves.png").is_file() and metrics_log:
-        from genzoo.report.curves import plot_curves
-
-        plot_curves(metrics_log, run.path / "curves.png", title=run.path.name)
-    evaluation = metrics if metrics is not None else read_eval(run)
+    if not (run.path / CURVES_FILE).is_file() and metrics_log:
+        plot_curves(metrics_log, run.path / CURVES_FILE, title=run.path.name)
+    shown = evaluation if evaluation is not None else read_eval(run)
     path = run.path / REPORT_FILE
-    atomic_write(path, render(run, config, evaluation, notes).encode("utf-8"))
+    atomic_write(path, render(run, config, shown, list(notes)).encode("utf-8"))
     return path

@@ -7,7 +7,8 @@ of one colour mean the model's latent space has organised itself along that attr
 to over-read, a coloured map also measures it: how often a point's nearest neighbours on the map share its value,
 against how often they would by chance. The run report colours its map by the attribute that scores best.
 
-scikit-learn, matplotlib and torch are imported inside the functions that need them.
+scikit-learn, matplotlib and torch are imported inside the functions that need them. ``draw_run_map`` draws the map
+of a run's report: ``latent.png`` in the run directory.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from genzoo.checkpoint import atomic_write
 from genzoo.data.core import ImageSet
 from genzoo.errors import CapabilityError, GenzooError
+from genzoo.io import atomic_write
 from genzoo.registry import models
+from genzoo.runs import LATENT_FILE, RunDir
 
 if TYPE_CHECKING:
     from genzoo.models.base import GenerativeModel
@@ -32,6 +34,8 @@ METHODS = {"tsne": "t-SNE", "pca": "PCA"}
 
 MIN_POINTS = 5
 NEIGHBOURS = 5
+REPORT_POINTS = 500
+"""Held-out images in a report's latent map: enough to show structure, few enough for t-SNE to take seconds."""
 
 
 @dataclass(frozen=True)
@@ -220,3 +224,24 @@ def plot_latent_map(latent: LatentMap, path: str | Path, subtitle: str = "") -> 
     plt.close(fig)
     atomic_write(Path(path), buffer.getvalue())
     return replace(latent, path=Path(path))
+
+
+def needs_run_map(run: RunDir, name: str) -> bool:
+    """Whether a finished run of model ``name`` (one that encodes) lacks an up-to-date ``latent.png``."""
+    if not run.finished or name not in models or "encode" not in models.get(name).capabilities:
+        return False
+    path = run.path / LATENT_FILE
+    return not path.is_file() or path.stat().st_mtime_ns < run.weights.stat().st_mtime_ns
+
+
+def draw_run_map(run: RunDir, model: GenerativeModel, heldout: ImageSet, seed: int = 0) -> str | None:
+    """Draw ``latent.png`` of a run from its model and held-out images, coloured by the attribute the map agrees on
+    most; return why not, when it cannot be drawn (a note for the report)."""
+    if heldout.attributes is None or not heldout.schema:
+        return "No latent map: the data has no attributes to colour it by."
+    try:
+        latent = most_structured(latent_map(model, heldout, None, REPORT_POINTS, seed), heldout)
+        plot_latent_map(latent, run.path / LATENT_FILE, subtitle=f"{model.model_name} · {run.path.name}")
+    except GenzooError as exc:
+        return f"No latent map: {exc}"
+    return None

@@ -127,6 +127,11 @@ class UnetCycleGANConfig(CycleGANConfig):
 
 
 CAPABILITIES = {"translate"}
+CURVE_GROUPS = {
+    "generators": ["loss_G", "adv_A", "adv_B"],
+    "cycle and identity": ["cycle_A", "cycle_B", "idt_A", "idt_B"],
+    "discriminators": ["D_A", "D_B"],
+}
 # Measured (benchmarks/bench_cyclegan.py, docs/cyclegan.md): the default cyclegan-resnet at 64 px runs about 2.2
 # steps/s of batch 4 on 2 CPU cores with bf16 autocast, so 3000 steps take about 23 minutes.
 TRAIN_DEFAULTS: dict[str, object] = {
@@ -145,6 +150,7 @@ TRAIN_DEFAULTS: dict[str, object] = {
     capabilities=CAPABILITIES,
     config=ResnetCycleGANConfig,
     train_defaults=TRAIN_DEFAULTS,
+    curve_groups=CURVE_GROUPS,
 )
 def cyclegan_resnet(config: ResnetCycleGANConfig) -> CycleGAN:
     from genzoo.models.cyclegan.model import CycleGAN, ResnetGenerator
@@ -159,6 +165,7 @@ def cyclegan_resnet(config: ResnetCycleGANConfig) -> CycleGAN:
     capabilities=CAPABILITIES,
     config=UnetCycleGANConfig,
     train_defaults=TRAIN_DEFAULTS,
+    curve_groups=CURVE_GROUPS,
 )
 def cyclegan_unet(config: UnetCycleGANConfig) -> CycleGAN:
     from genzoo.models.cyclegan.model import CycleGAN, UnetGenerator

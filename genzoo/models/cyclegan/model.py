@@ -15,18 +15,15 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
 
 from genzoo.errors import CapabilityError
-from genzoo.models.base import Batch, GenerativeModel
+from genzoo.models.base import Batch, GenerativeModel, StepContext
 from genzoo.models.cyclegan import CycleGANConfig, Norm, ResnetCycleGANConfig, UnetCycleGANConfig
 from genzoo.registry import get_loss
-
-if TYPE_CHECKING:
-    from genzoo.trainer import StepContext
 
 CHANNELS = 3
 MAX_MULT = 8  # channel multipliers stop growing at 8 × width, as in the reference
@@ -295,11 +292,6 @@ class CycleGAN(GenerativeModel):
 
     config: CycleGANConfig
     pixel_range = "symmetric"
-    curve_groups: ClassVar[dict[str, list[str]]] = {
-        "generators": ["loss_G", "adv_A", "adv_B"],
-        "cycle and identity": ["cycle_A", "cycle_B", "idt_A", "idt_B"],
-        "discriminators": ["D_A", "D_B"],
-    }
 
     def __init__(self, config: CycleGANConfig, make_generator: Callable[[], nn.Module]) -> None:
         super().__init__(config)

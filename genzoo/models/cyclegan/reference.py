@@ -28,7 +28,8 @@ reference                                                    genzoo
 ``S_{d−1}.1``, ``S_{d−1}.3``, ``S_{d−1}.4`` (innermost)      ``levels.{d−1}.down.0``, ``.up.1``, ``.up.2``
 ===========================================================  =================================================
 
-The architecture (width, blocks, depth, norm, dropout) is read from the keys and shapes. Instance norm in the
+``import_reference_weights`` turns such files into a genzoo checkpoint (``genzoo import-weights``). The architecture
+(width, blocks, depth, norm, dropout) is read from the keys and shapes. Instance norm in the
 reference has no parameters; files written by old PyTorch versions carry unused instance-norm running statistics,
 which are dropped (the reference drops them too).
 """
@@ -36,12 +37,21 @@ which are dropped (the reference drops them too).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
+import torch
+from pydantic import ValidationError
 from torch import Tensor
 
-from genzoo.errors import CheckpointError
+from genzoo.checkpoint import save
+from genzoo.config import ModelConfig, describe_validation_error, parse_override
+from genzoo.errors import CheckpointError, ConfigError, GenzooError
+from genzoo.models.cyclegan import ResnetCycleGANConfig, UnetCycleGANConfig
+from genzoo.registry import ModelEntry, models
+
+IMPORT_IMAGE_SIZE = 256  # the reference models are trained on 256-px crops
 
 RESNET_EXAMPLE = "model.1.weight, model.4.weight, model.10.conv_block.1.weight, …"
 UNET_EXAMPLE = "model.model.0.weight, model.model.1.model.1.weight, model.model.1.model.3.model.1.weight, …"
@@ -116,8 +126,6 @@ def rename(state: Mapping[str, Tensor], table: Mapping[str, str], kind: str) -> 
 
 def clean_state(obj: Any, source: str) -> dict[str, Tensor]:
     """A loaded object as a flat state dict (``module.`` prefixes of DataParallel removed), or a clear error."""
-    import torch
-
     if isinstance(obj, Mapping) and "state_dict" in obj and isinstance(obj["state_dict"], Mapping):
         obj = obj["state_dict"]
     if not isinstance(obj, Mapping) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
@@ -236,3 +244,120 @@ def to_genzoo(state: Mapping[str, Tensor], family: str, fields: Mapping[str, Any
     if family == "resnet":
         return rename(state, resnet_modules(int(fields["n_blocks"])), "ResnetGenerator")
     return rename(state, unet_modules(int(fields["depth"])), "UnetGenerator")
+
+
+# ---- importing a reference model ----------------------------------------------------------------------------------
+
+
+def read_reference(path: Path) -> dict[str, torch.Tensor]:
+    """A reference ``.pth`` state dict, read with ``torch.load(weights_only=True)``: tensors only, no other pickle."""
+    if not Path(path).is_file():
+        raise CheckpointError(f"{path} does not exist. Give the reference generator file, e.g. latest_net_G_A.pth.")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # weights_only refuses anything but tensors and plain containers
+        raise CheckpointError(
+            f"{path} cannot be read as a state dict of tensors ({_refusal(exc)}). genzoo reads .pth files with "
+            f"torch.load(weights_only=True) only, never unpickling other objects; expected the generator state dict "
+            f"that the reference CycleGAN saves (latest_net_G_A.pth)."
+        ) from None
+    return clean_state(obj, str(path))
+
+
+def _refusal(exc: Exception) -> str:
+    """The reason in torch.load's error (e.g. "Unsupported global: …"), without its advice to load the file
+    unsafely and without colour codes."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    for line in text.splitlines():
+        if "nsupported" in line:
+            return line.split("WeightsUnpickler error:")[-1].strip()[:200]
+    if "weights_only" in text or "Weights only" in text:
+        return "it holds objects other than tensors and plain containers"
+    return (text.strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
+def _family(entry: ModelEntry) -> str:
+    if issubclass(entry.config, ResnetCycleGANConfig):
+        return "resnet"
+    if issubclass(entry.config, UnetCycleGANConfig):
+        return "unet"
+    raise GenzooError(
+        f"{entry.name} is not a CycleGAN; import-weights converts the reference CycleGAN's generators into "
+        f"cyclegan-resnet or cyclegan-unet."
+    )
+
+
+def import_config(entry: ModelEntry, fields: dict[str, Any], overrides: Iterable[str], source: Path) -> ModelConfig:
+    """The config of an imported model: what the file says, ``image_size`` 256, then ``--set`` overrides (which
+    may not contradict the file)."""
+    user: dict[str, Any] = {}
+    for text in overrides:
+        key, value = parse_override(text)
+        key = key.removeprefix("model.")
+        if key not in entry.config.model_fields:
+            raise ConfigError(
+                f"--set {key}: not a field of {entry.name}'s config. Fields: {', '.join(entry.config.model_fields)}."
+            )
+        user[key] = value
+    for key, found in fields.items():
+        if key in user and str(user[key]) != str(found):
+            raise ConfigError(
+                f"--set {key}={user[key]} contradicts {source}: the file's generator has {key} = {found!r}. "
+                f"Leave {key} out; it is read from the file."
+            )
+    base = {"image_size": max(IMPORT_IMAGE_SIZE, 2 ** int(fields.get("depth", 0)))}
+    try:
+        return entry.config.model_validate({**base, **fields, **user})
+    except ValidationError as exc:
+        raise ConfigError(
+            f"Invalid configuration for {entry.name}: {describe_validation_error(exc, 'model')}."
+        ) from None
+
+
+def _load_generator(net: torch.nn.Module, state: dict[str, torch.Tensor], source: Path) -> None:
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        detail = " ".join(str(exc).split())[:400]
+        raise CheckpointError(f"{source} does not fit the generator its keys describe: {detail}") from None
+
+
+def import_reference_weights(
+    name: str,
+    path: Path,
+    out: Path | None = None,
+    overrides: Iterable[str] = (),
+    reverse: Path | None = None,
+) -> Path:
+    """Convert the reference's generator ``path`` (A → B; ``reverse``: B → A, optional) into a genzoo checkpoint of
+    model ``name`` (cyclegan-resnet or cyclegan-unet); returns the written file (default ``<stem>.safetensors``)."""
+    entry = models.get(name)
+    family = _family(entry)
+    path = Path(path)
+    state = read_reference(path)
+    fields = generator_fields(state, family, str(path))
+    converted = {"G_AB": to_genzoo(state, family, fields)}
+    if reverse is not None:
+        back = read_reference(Path(reverse))
+        back_fields = generator_fields(back, family, str(reverse))
+        if back_fields != fields:
+            raise CheckpointError(
+                f"{path} and {reverse} are generators of different shapes ({fields} vs {back_fields}); give the two "
+                f"generators of one reference model."
+            )
+        converted["G_BA"] = to_genzoo(back, family, fields)
+    config = import_config(entry, fields, overrides, path)
+    torch.manual_seed(0)  # the networks not in the files (discriminators, a missing generator) start the same way
+    model = entry.build(config)
+    for key, weights in converted.items():
+        _load_generator(getattr(model, key), weights, path if key == "G_AB" else Path(str(reverse)))
+    target = out if out is not None else Path(path.stem + ".safetensors")
+    imported = {"G_AB": str(path), "G_BA": str(reverse) if reverse is not None else None}
+    save(
+        target,
+        model_name=name,
+        config=config.model_dump(mode="json"),
+        weights=model.state_dict(),
+        extra={"domains": list(model.domains), "imported": imported},
+    )
+    return target

@@ -123,6 +123,14 @@ class ACGANConfig(GANConfig):
 
 
 CAPABILITIES = {"sample"}
+DCGAN_CURVES = {"losses": ["loss_G", "loss_D"], "discriminator output (logits)": ["d_real", "d_fake"]}
+ACGAN_CURVES = {
+    "losses": ["loss_G", "loss_D"],
+    "adversarial": ["adv_G", "adv_D"],
+    "auxiliary classification": ["cls_real", "cls_fake", "cls_twin"],
+    "classifier accuracy on real": ["acc_real"],
+    "discriminator output (logits)": ["d_real", "d_fake"],
+}
 TRAIN_DEFAULTS: dict[str, object] = {"steps": 3000, "batch_size": 64}
 
 
@@ -133,6 +141,7 @@ TRAIN_DEFAULTS: dict[str, object] = {"steps": 3000, "batch_size": 64}
     capabilities=CAPABILITIES,
     config=DCGANConfig,
     train_defaults=TRAIN_DEFAULTS,
+    curve_groups=DCGAN_CURVES,
 )
 def dcgan(config: DCGANConfig) -> DCGAN:
     from genzoo.models.gan.model import DCGAN
@@ -147,6 +156,7 @@ def dcgan(config: DCGANConfig) -> DCGAN:
     capabilities=CAPABILITIES | {"conditional"},
     config=ACGANConfig,
     train_defaults=TRAIN_DEFAULTS,
+    curve_groups=ACGAN_CURVES,
 )
 def acgan(config: ACGANConfig) -> ACGAN:
     from genzoo.models.gan.model import ACGAN

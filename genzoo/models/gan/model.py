@@ -20,19 +20,16 @@ import copy
 import itertools
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genzoo.errors import ConfigError
-from genzoo.models.base import Batch, GenerativeModel
+from genzoo.models.base import Batch, GenerativeModel, StepContext
 from genzoo.models.gan import ACGANConfig, DCGANConfig, GANConfig
+from genzoo.models.sampling import random_conditions
 from genzoo.registry import get_loss
-
-if TYPE_CHECKING:
-    from genzoo.trainer import StepContext
 
 BOTTOM = 4  # both networks work down to (or up from) 4×4 feature maps
 PREVIEW_COLUMNS = 8
@@ -224,16 +221,6 @@ class GAN(GenerativeModel):
             columns.append(c)
         return torch.stack(columns, 1).to(self.device)
 
-    def random_conditions(
-        self, n: int, generator: torch.Generator, given: dict[str, Sequence[int]] | None = None
-    ) -> dict[str, Sequence[int]]:
-        """``given`` completed with uniform random values (drawn from ``generator``) for the other attributes."""
-        out = dict(given or {})
-        for a, size in zip(self.values, self.sizes, strict=True):
-            if a not in out:
-                out[a] = torch.randint(size, (n,), generator=generator).tolist()
-        return out
-
     def batch_labels(self, batch: Batch) -> Tensor | None:
         """The conditioned attributes' columns of ``batch.attrs`` (whose columns follow the data's schema)."""
         if not self.values:
@@ -334,7 +321,7 @@ class GAN(GenerativeModel):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator, conditions: dict[str, Sequence[int]] | None = None) -> Tensor:
         z = torch.randn(n, self.latent_dim, generator=generator)
-        return self.decode(z, self.random_conditions(n, generator, conditions))
+        return self.decode(z, random_conditions(self.values, n, generator, conditions))
 
     def preview(self, batch: Batch, generator: torch.Generator) -> list[Tensor]:
         """Real images, then three rows of samples from the same noise at every preview."""
@@ -345,23 +332,12 @@ class DCGAN(GAN):
     """Unconditional DCGAN."""
 
     config: DCGANConfig
-    curve_groups: ClassVar[dict[str, list[str]]] = {
-        "losses": ["loss_G", "loss_D"],
-        "discriminator output (logits)": ["d_real", "d_fake"],
-    }
 
 
 class ACGAN(GAN):
     """Auxiliary-classifier GAN conditioned on ``config.attributes``."""
 
     config: ACGANConfig
-    curve_groups: ClassVar[dict[str, list[str]]] = {
-        "losses": ["loss_G", "loss_D"],
-        "adversarial": ["adv_G", "adv_D"],
-        "auxiliary classification": ["cls_real", "cls_fake", "cls_twin"],
-        "classifier accuracy on real": ["acc_real"],
-        "discriminator output (logits)": ["d_real", "d_fake"],
-    }
 
     def __init__(self, config: ACGANConfig) -> None:
         super().__init__(
@@ -373,6 +349,6 @@ class ACGAN(GAN):
         same noise and other attributes: each column is one face across the values."""
         first, names = next(iter(self.values.items()))
         z = torch.randn(PREVIEW_COLUMNS, self.latent_dim, generator=generator)
-        others = self.random_conditions(PREVIEW_COLUMNS, generator, {first: [0]})
+        others = random_conditions(self.values, PREVIEW_COLUMNS, generator, {first: [0]})
         rows = range(min(len(names), PREVIEW_ROWS))
         return [self.to_unit(batch.x), *(self.decode(z, {**others, first: [v]}) for v in rows)]

@@ -47,6 +47,7 @@ class MLPVAEConfig(VAEConfig):
 
 
 CAPABILITIES = {"sample", "reconstruct", "encode"}
+CURVE_GROUPS = {"total (ELBO)": ["loss"], "reconstruction": ["recon"], "KL": ["kl"]}
 
 
 @register_model(
@@ -56,6 +57,7 @@ CAPABILITIES = {"sample", "reconstruct", "encode"}
     capabilities=CAPABILITIES,
     config=ConvVAEConfig,
     train_defaults={"steps": 3000, "batch_size": 64},
+    curve_groups=CURVE_GROUPS,
 )
 def vae_conv(config: ConvVAEConfig) -> VAE:
     from genzoo.models.vae.model import VAE, conv_decoder, conv_encoder
@@ -70,6 +72,7 @@ def vae_conv(config: ConvVAEConfig) -> VAE:
     capabilities=CAPABILITIES,
     config=MLPVAEConfig,
     train_defaults={"steps": 3000, "batch_size": 64},
+    curve_groups=CURVE_GROUPS,
 )
 def vae_mlp(config: MLPVAEConfig) -> VAE:
     from genzoo.models.vae.model import VAE, mlp_decoder, mlp_encoder

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar
 
 import torch
 from torch import Tensor, nn
 
-from genzoo.models.base import Batch, GenerativeModel
+from genzoo.models.base import Batch, GenerativeModel, StepContext
 from genzoo.models.vae import ConvVAEConfig, MLPVAEConfig, VAEConfig
 from genzoo.registry import get_loss
-
-if TYPE_CHECKING:
-    from genzoo.trainer import StepContext
 
 BOTTOM = 4  # the convolutional VAE downsamples to 4×4
 
@@ -69,7 +65,6 @@ class VAE(GenerativeModel):
     """A Gaussian-latent VAE whose decoder outputs logits (images are their sigmoid)."""
 
     config: VAEConfig
-    curve_groups: ClassVar[dict[str, list[str]]] = {"total (ELBO)": ["loss"], "reconstruction": ["recon"], "KL": ["kl"]}
 
     def __init__(self, config: VAEConfig, encoder: nn.Module, decoder: nn.Module) -> None:
         super().__init__(config)

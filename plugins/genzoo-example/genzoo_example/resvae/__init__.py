@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from genzoo.models.vae import ConvVAEConfig
+from genzoo.models.vae import CURVE_GROUPS, ConvVAEConfig
 from genzoo.registry import register_model
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ class ResVAEConfig(ConvVAEConfig):
     capabilities={"sample", "reconstruct", "encode"},
     config=ResVAEConfig,
     train_defaults={"steps": 3000, "batch_size": 64},
+    curve_groups=CURVE_GROUPS,
 )
 def resvae(config: ResVAEConfig) -> ResVAE:
     from genzoo_example.resvae.model import ResVAE  # torch is imported here, when a model is built

@@ -4,23 +4,23 @@ An ablation is a set of runs that differ in one or two config fields (``recon_lo
 or off, ``gan_loss: lsgan`` vs ``vanilla``, ``cyclegan-resnet`` vs ``cyclegan-unet``). ``compare_runs`` flattens each
 run's ``config.json`` to dotted keys, keeps the keys whose values are not the same in every run, and sets the
 metrics of each run beside them: the run's ``eval.json`` (written by ``genzoo report --eval`` and
-``genzoo compare --eval``) when it belongs to the final weights, else the held-out metrics that training stored in
-``summary.json``; then the training facts of ``summary.json`` (time, throughput, final losses).
+``genzoo compare --eval``, which evaluate through ``genzoo.api``) when it belongs to the final weights, else the
+held-out metrics that training stored in ``summary.json``; then the training facts of ``summary.json`` (time,
+throughput, final losses).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from genzoo.checkpoint import atomic_write
+from genzoo.config import RunConfig
 from genzoo.errors import GenzooError
-from genzoo.runs import RunDir, existing_run
+from genzoo.runs import EVAL_FILE, RunDir
 
-EVAL_FILE = "eval.json"
 NOT_METRICS = frozenset({"model", "checkpoint"})
 """Keys of an evaluation that identify the model rather than measure it."""
 TRAINING_FACTS = ("seconds", "images_per_second", "final_losses")
@@ -52,17 +52,6 @@ def display(value: Any) -> str:
     return str(value)
 
 
-def finished_run(path: str | Path) -> RunDir:
-    """``path`` as a finished run; a folder that is not a run, or whose run has not finished, is refused."""
-    run = existing_run(path)
-    if not run.finished:
-        raise GenzooError(
-            f"{path} has not finished: it has no model.safetensors yet, so it has no final metrics. Wait for it to "
-            f"finish, or continue it with `genzoo train --resume {path}`."
-        )
-    return run
-
-
 def read_eval(run: RunDir) -> dict[str, Any] | None:
     """The run's ``eval.json``, unless it is missing, unreadable, or older than the weights (a resumed run)."""
     path = run.path / EVAL_FILE
@@ -75,22 +64,6 @@ def read_eval(run: RunDir) -> dict[str, Any] | None:
     steps = run.read_summary().get("steps")
     if "step" in result and steps is not None and result["step"] != steps:
         return None
-    return result
-
-
-def _jsonable(value: Any) -> Any:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return str(value)
-
-
-def evaluate_run(run: RunDir) -> dict[str, Any]:
-    """``genzoo.api.evaluate`` on a run, stored as the run's ``eval.json``; returns the evaluation."""
-    from genzoo.api import evaluate
-
-    result = evaluate(run.path)
-    atomic_write(run.path / EVAL_FILE, (json.dumps(result, indent=2, default=_jsonable) + "\n").encode())
     return result
 
 
@@ -149,8 +122,6 @@ def _columns(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
 def complete_config(run: RunDir) -> dict[str, Any]:
     """A run's ``config.json`` with the fields it lacks (a run of an older genzoo) at their defaults, so that a
     field added since does not show as a difference. Kept as written when its model is not registered here."""
-    from genzoo.config import RunConfig
-
     try:
         saved = run.read_config()
     except json.JSONDecodeError as exc:
@@ -161,17 +132,12 @@ def complete_config(run: RunDir) -> dict[str, Any]:
         return saved
 
 
-def compare_runs(paths: Iterable[str | Path], evaluate: bool = False) -> Comparison:
-    """Compare finished runs; with ``evaluate``, runs without a current ``eval.json`` are evaluated first."""
-    runs = [finished_run(p) for p in paths]
+def compare_runs(runs: Sequence[RunDir]) -> Comparison:
+    """Compare finished runs: the config fields that differ, and each run's metrics as they are stored."""
     if len(runs) < 2:
         raise GenzooError(f"Comparing needs at least two runs; got {len(runs)}.")
     columns = _columns([flatten(complete_config(run)) for run in runs])
     differing = {k: v for k, v in columns.items() if any(x != v[0] for x in v[1:])}
-    if evaluate:
-        for run in runs:
-            if read_eval(run) is None:
-                evaluate_run(run)
     evaluations = [run_evaluation(run) for run in runs]
     metrics = _columns([m for m, _ in evaluations])
     metrics.update(_columns([training_facts(run) for run in runs]))  # after every run's evaluation keys

@@ -1,7 +1,8 @@
-"""Image grids: rows of ``[0, 1]`` tensors (or uint8 arrays) into one PNG."""
+"""Image grids: rows of ``[0, 1]`` tensors (or uint8 arrays) tiled into one PNG."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from genzoo.checkpoint import atomic_write
+from genzoo.io import atomic_write
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -47,8 +48,6 @@ def save_png(picture: np.ndarray, path: Path, scale: int = 1) -> Path:
     image = Image.fromarray(picture)
     if scale > 1:
         image = image.resize((image.width * scale, image.height * scale), Image.Resampling.NEAREST)
-    import io
-
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     atomic_write(Path(path), buffer.getvalue())
@@ -56,6 +55,7 @@ def save_png(picture: np.ndarray, path: Path, scale: int = 1) -> Path:
 
 
 def save_grid(rows: Sequence[Tensor | np.ndarray], path: Path, columns: int | None = None) -> Path:
+    """Rows of images (see ``grid``) as one PNG, enlarged twice when it is small."""
     picture = grid(rows, columns=columns)
     scale = 2 if picture.shape[1] < 400 else 1
     return save_png(picture, path, scale)

@@ -1,0 +1,137 @@
+"""``genzoo eval``, ``genzoo judge`` and ``genzoo plot``: measuring a trained model and the instrument that does it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from genzoo import api
+from genzoo.cli.app import GenzooGroup, app, console, print_json
+from genzoo.cli.completion import complete_sources
+from genzoo.errors import GenzooError
+from genzoo.registry import models
+from genzoo.report.curves import plot_curves
+from genzoo.report.tables import format_value, tables
+from genzoo.runs import CURVES_FILE, existing_run
+
+if TYPE_CHECKING:
+    from genzoo.judge.config import JudgeInfo
+
+
+@app.command("eval")
+def eval_command(
+    source: Annotated[
+        str,
+        typer.Argument(help="Run directory, .safetensors file or model name.", autocompletion=complete_sources),
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (keys: docs/metrics.md).")] = False,
+    n: Annotated[
+        int, typer.Option("-n", min=2, help="Images generated or translated, compared with as many held-out ones.")
+    ] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the generated images.")] = 0,
+) -> None:
+    """Measure a trained model on the held-out images of its data: what applies to what it can do.
+
+    Reconstruction error; the Fréchet distance of judge features to real images; valid faces, attribute coverage
+    and conditional accuracy of samples; style, attribute preservation and paired error of translations. The judge
+    network is trained once, on first use. Every metric is shown beside its value on real images.
+    """
+    result = api.evaluate(source, n=n, seed=seed)
+    if as_json:
+        print_json(result)
+        return
+    for title, rows in tables(result):
+        table = Table(title=title)
+        table.add_column("metric")
+        table.add_column("model", justify="right")
+        table.add_column("real images", justify="right")
+        for key, value, reference in rows:
+            table.add_row(key, format_value(value), "" if reference is None else format_value(reference))
+        console.print(table)
+    for key, reason in result.get("not_applicable", {}).items():
+        console.print(f"[dim]n/a[/] {key}: {reason}", highlight=False)
+
+
+judge_app = typer.Typer(
+    cls=GenzooGroup, no_args_is_help=True, help="The judge network the metrics read faces with: train it, show it."
+)
+app.add_typer(judge_app, name="judge")
+
+
+def _print_judge(info: JudgeInfo) -> None:
+    """The judge's held-out accuracy per head, by style and at smaller sizes, then its file."""
+    from genzoo.data.toon import STYLES
+
+    faces = f"{info.heldout_per_style} faces per style"
+    table = Table(title=f"judge — held-out accuracy at {info.config.size} px ({faces})")
+    table.add_column("head")
+    for style in (*STYLES, "both"):
+        table.add_column(style, justify="right")
+    for smaller in info.accuracy_by_size:
+        table.add_column(f"{smaller} px", justify="right")
+    for head, both in info.accuracy.items():
+        by_style = [info.accuracy_by_style[s][head] for s in STYLES]
+        by_size = [a[head] for a in info.accuracy_by_size.values()]
+        table.add_row(head, *[f"{a:.2%}" for a in (*by_style, both, *by_size)])
+    trained = f"trained in {info.seconds:.0f} s ({info.precision}, torch {info.torch})"
+    smaller = " px, ".join(map(str, info.accuracy_by_size))
+    drawn = f"{smaller} px: both styles drawn at that size, resized up\n" if smaller else ""
+    table.caption = f"{drawn}{trained}; renderer {info.renderer}"
+    console.print(table)
+    console.print(f"judge file: {info.path}", highlight=False, soft_wrap=True)
+
+
+@judge_app.command("train")
+def judge_train(
+    force: Annotated[bool, typer.Option("--force", help="Train again even when a judge is cached.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Train the judge (a few minutes on a CPU) and cache it; print its held-out accuracy per attribute."""
+    from genzoo.judge import judge_info, train_judge
+
+    cached = judge_info() is not None and not force
+    info = train_judge(force=force).info
+    if info is None:  # a judge from train_judge always carries its info
+        raise GenzooError("The judge was trained but its accuracy could not be read back; run the command again.")
+    if as_json:
+        print_json(info.to_json())
+        return
+    _print_judge(info)
+    if cached:
+        console.print("The judge was already trained for this renderer; --force trains it again.")
+
+
+@judge_app.command("info")
+def judge_info_command(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Show the cached judge: file, held-out accuracy per attribute and style, training time."""
+    from genzoo.judge import judge_info
+
+    info = judge_info()
+    if info is None:
+        raise GenzooError(
+            "No judge is trained for the current face renderer yet. Train it with `genzoo judge train` (a few "
+            "minutes), or let `genzoo eval` train it on first use."
+        )
+    if as_json:
+        print_json(info.to_json())
+        return
+    _print_judge(info)
+
+
+@app.command()
+def plot(
+    run: Annotated[Path, typer.Argument(help="Run directory.")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="PNG to write (default: RUN/curves.png).")] = None,
+) -> None:
+    """Plot a run's learning curves from its metrics.jsonl."""
+    run_dir = existing_run(run)
+    metrics = run_dir.read_metrics()
+    if not metrics:
+        raise GenzooError(f"{run} has no metrics yet: its metrics.jsonl is missing or empty.")
+    name = str(run_dir.read_config().get("name"))
+    entry = models.get(name) if name in models else None
+    path = plot_curves(metrics, out or run_dir.path / CURVES_FILE, title=run_dir.path.name, entry=entry)
+    console.print(f"wrote {path}")

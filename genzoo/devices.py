@@ -1,0 +1,61 @@
+"""Devices, precision and seeds: which device and autocast dtype a run uses, and seeding every generator.
+
+Used by the Trainer, by loading a model (``genzoo.load(device=…)``) and by the judge's training, so it is its own
+small module: asking for a device does not import the Trainer.
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+
+from genzoo.errors import GenzooError
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` (CUDA when there is a GPU, else the CPU), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``; a device this
+    machine lacks is refused with what to use instead."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise GenzooError(f"--device {name} was asked for, but this machine has no usable CUDA GPU. Use --device cpu.")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise GenzooError(f"--device {name} was asked for, but MPS is not available here. Use --device cpu.")
+    return device
+
+
+def cpu_supports_bf16() -> bool:
+    """True where bf16 matrix kernels are fast on this CPU (AVX-512 BF16 or AMX)."""
+    cpu = getattr(torch, "cpu", None)
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(bool(getattr(cpu, c, lambda: False)()) for c in checks)
+
+
+def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for ``precision`` on ``device``; None means plain fp32."""
+    if precision == "fp32":
+        return None
+    if precision == "fp16":
+        if device.type == "cpu":
+            raise GenzooError("precision fp16 is for GPUs; on the CPU use bf16 (or fp32).")
+        return torch.float16
+    if precision == "bf16":
+        return torch.bfloat16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if device.type == "cpu" and cpu_supports_bf16() else None
+
+
+def precision_name(dtype: torch.dtype | None) -> str:
+    """The config spelling of an autocast dtype: bf16, fp16, or fp32 for none."""
+    return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(dtype, "fp32") if dtype is not None else "fp32"
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and PyTorch's generators."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
