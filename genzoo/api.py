@@ -224,12 +224,19 @@ def load_inputs(model: GenerativeModel, paths: Sequence[Path], n: int = 16) -> t
 
 
 def evaluate(
-    source: str | Path, root: Path = DEFAULT_ROOT, progress: bool = True, *, n: int = 1000, seed: int = 0
+    source: str | Path,
+    root: Path = DEFAULT_ROOT,
+    progress: bool = True,
+    *,
+    n: int = 1000,
+    seed: int = 0,
+    average: bool = True,
 ) -> dict[str, Any]:
     """Every metric that applies to a trained model, on the held-out images of the data it was trained on (and, for
     a translator, of its target domain): ``n`` generated or translated images from ``seed`` against ``n`` held-out
     ones. Metrics read by the judge train it first when it is not cached yet (a few minutes; a progress bar on
-    stderr with ``progress``). ``docs/metrics.md`` describes every key."""
+    stderr with ``progress``). A model with a moving average of its weights is measured with it unless ``average``
+    is False; ``weights`` says which. ``docs/metrics.md`` describes every key."""
     from genzoo.judge import load_judge
     from genzoo.metrics import JUDGED, capabilities
     from genzoo.metrics import evaluate as measure
@@ -237,10 +244,11 @@ def evaluate(
     header = resolve_weights(source, root)
     if header.run is None:
         raise GenzooError(f"{header.path} does not say what data it was trained on; evaluate a run directory.")
-    model = load(header.path)
+    model = load(header.path, average=average)
     judge = load_judge(progress=progress) if capabilities(model) & JUDGED else None
     metrics = measure(model, training_data(model), judge=judge, n=n, seed=seed)
-    return {"model": header.model, "checkpoint": str(header.path), "step": header.step, **metrics}
+    where = {"model": header.model, "checkpoint": str(header.path), "step": header.step, "weights": model.weights}
+    return {**where, **metrics}
 
 
 def _evaluate_run(run: RunDir) -> dict[str, Any]:

@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 FORMAT = "genzoo/1"
 STATE_PREFIX = "__state__/"
+AVERAGE_PREFIX = "average/"
+"""Tensors of the moving average of some weights (``genzoo.models.average``), beside the weights themselves."""
 _MAX_HEADER = 100 * 1024 * 1024
 _DTYPE_BYTES = {
     "F64": 8,
@@ -76,7 +78,7 @@ class CheckpointInfo:
     def num_parameters(self) -> int:
         count = 0
         for name, (_, shape) in self.tensors.items():
-            if not name.startswith(STATE_PREFIX):
+            if not name.startswith((STATE_PREFIX, AVERAGE_PREFIX)):
                 n = 1
                 for d in shape:
                     n *= d

@@ -130,14 +130,16 @@ def translate_files(
     grid: Path | None = None,
     device: str = "cpu",
     root: Path = DEFAULT_ROOT,
+    average: bool = True,
 ) -> list[Path]:
     """Translate image files (or folders) into domain ``to`` with the model at ``source`` (a model name, run directory
     or .safetensors file); returns the written files.
 
     Images are read, translated and written ``CHUNK`` at a time, so memory stays small for any number of files; a
-    wrong ``to`` fails before anything is written, an unreadable file stops the command with its name.
+    wrong ``to`` fails before anything is written, an unreadable file stops the command with its name. The model's
+    weight average is used where it has one, unless ``average`` is False.
     """
-    model = load(source, device=device, root=root)
+    model = load(source, device=device, root=root, average=average)
     jobs = plan(inputs, out)
     size = model.config.image_size
     shown: list[torch.Tensor] = []

@@ -32,6 +32,9 @@ def eval_command(
         int, typer.Option("-n", min=2, help="Images generated or translated, compared with as many held-out ones.")
     ] = 1000,
     seed: Annotated[int, typer.Option(help="Seed of the generated images.")] = 0,
+    raw_weights: Annotated[
+        bool, typer.Option("--raw-weights", help="Use the trained weights, not their moving average (where kept).")
+    ] = False,
 ) -> None:
     """Measure a trained model on the held-out images of its data: what applies to what it can do.
 
@@ -39,7 +42,7 @@ def eval_command(
     and conditional accuracy of samples; style, attribute preservation and paired error of translations. The judge
     network is trained once, on first use. Every metric is shown beside its value on real images.
     """
-    result = api.evaluate(source, n=n, seed=seed)
+    result = api.evaluate(source, n=n, seed=seed, average=not raw_weights)
     if as_json:
         print_json(result)
         return

@@ -50,6 +50,9 @@ def sample(
         int | None, typer.Option(min=2, max=64, help="Render this many steps between two latent vectors per row.")
     ] = None,
     linear: Annotated[bool, typer.Option(help="With --interpolate: straight lines, not great circles.")] = False,
+    raw_weights: Annotated[
+        bool, typer.Option("--raw-weights", help="Use the trained weights, not their moving average (where kept).")
+    ] = False,
 ) -> None:
     """Draw samples from a model and save them as one grid.
 
@@ -63,7 +66,7 @@ def sample(
         raise GenzooError("Give --pairs or --interpolate, not both.")
     conditions = _parse_attrs(attr or [])
     api.require(source, "sample")
-    model = api.load(source, device=device)
+    model = api.load(source, device=device, average=not raw_weights)
     if pairs is not None:
         rows, names = sampling.attribute_pairs(model, pairs, n, seed, conditions)
         save_grid(list(rows), out)
@@ -94,12 +97,15 @@ def reconstruct(
         "reconstructions.png"
     ),
     device: Annotated[str, typer.Option(help="cpu, auto, cuda, cuda:N or mps.")] = "cpu",
+    raw_weights: Annotated[
+        bool, typer.Option("--raw-weights", help="Use the trained weights, not their moving average (where kept).")
+    ] = False,
 ) -> None:
     """Reconstruct images (yours, or held-out ones) and save inputs and reconstructions side by side."""
     from genzoo.images import save_grid
 
     api.require(source, "reconstruct")
-    model = api.load(source, device=device)
+    model = api.load(source, device=device, average=not raw_weights)
     x = api.load_inputs(model, images or [], n)
     recon = model.reconstruct(x.to(model.device))
     rows = []

@@ -43,6 +43,9 @@ def translate(
     ] = False,
     grid: Annotated[Path | None, typer.Option(help="Also write a PNG grid of inputs above their translations.")] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "cpu",
+    raw_weights: Annotated[
+        bool, typer.Option("--raw-weights", help="Use the trained weights, not their moving average (where kept).")
+    ] = False,
 ) -> None:
     """Translate images into another domain (e.g. cartoon → anime) with a translator such as cyclegan-resnet.
 
@@ -50,7 +53,9 @@ def translate(
     """
     from genzoo.translation import translate_files
 
-    written = translate_files(source, images, to, out=out, keep_size=keep_size, grid=grid, device=device)
+    written = translate_files(
+        source, images, to, out=out, keep_size=keep_size, grid=grid, device=device, average=not raw_weights
+    )
     where = written[0] if len(written) == 1 else written[0].parent
     console.print(f"translated {len(written)} image{'s' if len(written) != 1 else ''} to {to}: {where}")
     if grid is not None:

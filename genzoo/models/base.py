@@ -53,12 +53,16 @@ class GenerativeModel(nn.Module):
     """Base class of every genzoo model. Subclasses set ``config`` and build their networks in ``__init__``."""
 
     pixel_range: ClassVar[Literal["unit", "symmetric"]] = "unit"
+    averaged: ClassVar[tuple[str, ...]] = ()
+    """Submodules whose weights the Trainer keeps a moving average of, when ``average_decay`` is above 0 (e.g. a
+    GAN's generator); sampling, translation and evaluation then use the averaged weights (``genzoo.models.average``)."""
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
         self.model_name = ""  # set by the registry entry that builds it
         self.data_info: dict[str, Any] = {}  # set by the trainer: domains, attribute schema; saved in checkpoints
+        self.weights: Literal["raw", "average"] = "raw"  # which weights it has: trained, or their moving average
 
     # ---- pixels --------------------------------------------------------------------------------------------------
 
@@ -87,6 +91,16 @@ class GenerativeModel(nn.Module):
 
     def train_step(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
         raise NotImplementedError(f"{type(self).__name__} does not implement train_step")
+
+    @property
+    def average_decay(self) -> float:
+        """Decay of the moving average of the ``averaged`` submodules' weights (0: none), usually a config field."""
+        return 0.0
+
+    def upgrade_weights(self, weights: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Weights as an older genzoo saved them, renamed to what this version's model expects (default: as they
+        are). Called on every checkpoint before it is loaded."""
+        return weights
 
     def extra_state(self) -> Any:
         """State kept between training steps outside parameters and buffers (nested dicts/lists/tensors)."""

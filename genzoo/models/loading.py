@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from genzoo.checkpoint import CheckpointInfo, load_tensors, read_header
+from genzoo.checkpoint import AVERAGE_PREFIX, CheckpointInfo, load_tensors, read_header
 from genzoo.config import DataConfig, ModelConfig, describe_validation_error, saved_differences
 from genzoo.errors import CapabilityError, CheckpointError, ConfigError, GenzooError
 from genzoo.registry import ModelEntry, models, plugins_disabled
@@ -52,8 +52,12 @@ def mismatch(header: CheckpointInfo, name: str, config: ModelConfig, against: st
     return None
 
 
-def load_weights(model: GenerativeModel, source: str | Path) -> GenerativeModel:
-    """Load a checkpoint's weights into ``model``; a different model or config is refused, naming the differences."""
+def load_weights(model: GenerativeModel, source: str | Path, *, average: bool = True) -> GenerativeModel:
+    """Load a checkpoint's weights into ``model``; a different model or config is refused, naming the differences.
+
+    Where the checkpoint holds a moving average of some weights (``GenerativeModel.averaged``), the model gets the
+    averaged ones, which sample and translate more cleanly; ``average=False`` keeps the trained (raw) weights.
+    """
     header = read_header(Path(source))
     problem = mismatch(header, model.model_name, model.config)
     if problem is not None:
@@ -61,7 +65,8 @@ def load_weights(model: GenerativeModel, source: str | Path) -> GenerativeModel:
             f"{source} holds {problem}. Build the model from the file's config (genzoo.load) or change the "
             f"differing fields."
         )
-    weights = load_tensors(header.path)
+    weights = model.upgrade_weights(load_tensors(header.path))
+    averaged = {k: weights.pop(k) for k in [k for k in weights if k.startswith(AVERAGE_PREFIX)]}
     own = model.state_dict()
     wrong = [
         f"{k} {tuple(v.shape)}, model {tuple(own[k].shape)}"
@@ -79,7 +84,12 @@ def load_weights(model: GenerativeModel, source: str | Path) -> GenerativeModel:
             f"{source} does not fit {header.model}: missing {result.missing_keys[:5]}, "
             f"unexpected {result.unexpected_keys[:5]}. The file may come from another genzoo version."
         )
+    if average and averaged:
+        from genzoo.models.average import apply_average
+
+        apply_average(model, averaged)
     model.data_info = dict(header.extra)
+    model.weights = "average" if average and averaged else "raw"
     return model
 
 
@@ -99,8 +109,11 @@ def model_of(header: CheckpointInfo) -> ModelEntry:
     )
 
 
-def load(source: str | Path, *, device: str = "cpu", root: Path = DEFAULT_ROOT) -> GenerativeModel:
-    """A trained model from a ``.safetensors`` file, a run directory, or a model name (its newest finished run)."""
+def load(
+    source: str | Path, *, device: str = "cpu", root: Path = DEFAULT_ROOT, average: bool = True
+) -> GenerativeModel:
+    """A trained model from a ``.safetensors`` file, a run directory, or a model name (its newest finished run);
+    with the moving average of its weights where it has one, unless ``average`` is False (see ``load_weights``)."""
     from genzoo.devices import resolve_device
 
     header = resolve_weights(source, root)
@@ -112,7 +125,7 @@ def load(source: str | Path, *, device: str = "cpu", root: Path = DEFAULT_ROOT) 
             f"{header.path} holds a config that {header.model} does not accept: "
             f"{describe_validation_error(exc, 'model')}. It may come from another genzoo version, or be damaged."
         ) from None
-    model = load_weights(entry.build(config), header.path)
+    model = load_weights(entry.build(config), header.path, average=average)
     return model.to(resolve_device(device)).eval()
 
 

@@ -16,11 +16,13 @@ from typing import Any
 import torch
 
 from genzoo import checkpoint, distributed
+from genzoo.checkpoint import AVERAGE_PREFIX
 from genzoo.config import RunConfig
 from genzoo.devices import seed_everything
 from genzoo.distributed import World
 from genzoo.errors import CheckpointError, GenzooError
 from genzoo.io import TEMP_SUFFIX
+from genzoo.models.average import WeightAverage
 from genzoo.models.base import GenerativeModel, StepContext
 from genzoo.models.loading import mismatch
 from genzoo.progress import TrainProgress
@@ -39,6 +41,8 @@ class Session:
     schedulers: dict[str, Any]
     streams: Streams
     tally: Tally
+    average: WeightAverage | None = None
+    """The moving average of the weights the model asks to have averaged (``GenerativeModel.averaged``)."""
 
 
 class Checkpoints:
@@ -49,16 +53,20 @@ class Checkpoints:
 
     # -- writing ------------------------------------------------------------------------------------------------------
 
-    def write(self, path: Path, model: GenerativeModel, step: int, state: dict[str, Any] | None = None) -> Path:
-        """A self-describing checkpoint of ``model`` at ``step`` (resumable when ``state`` is given)."""
+    def write(self, path: Path, s: Session, step: int, state: dict[str, Any] | None = None) -> Path:
+        """A self-describing checkpoint of the session's model (and weight average) at ``step``, resumable when
+        ``state`` is given."""
+        weights = s.model.state_dict()
+        if s.average is not None:
+            weights |= s.average.state_dict()
         return checkpoint.save(
             path,
             model_name=self.run.name,
             config=self.run.model.model_dump(mode="json"),
-            weights=model.state_dict(),
+            weights=weights,
             step=step,
             run=self.run.to_json(),
-            extra=model.data_info,
+            extra=s.model.data_info,
             state=state,
         )
 
@@ -68,7 +76,7 @@ class Checkpoints:
         state = self._state(session)
         if state is None:
             return None
-        path = self.write(self.dir.checkpoint_path(step), session.model, step, state)
+        path = self.write(self.dir.checkpoint_path(step), session, step, state)
         for old in self.dir.checkpoint_files()[: -self.run.train.keep_checkpoints]:
             old.unlink(missing_ok=True)
         return path
@@ -136,7 +144,11 @@ class Checkpoints:
     def _restore(
         self, s: Session, weights: dict[str, torch.Tensor], state: dict[str, Any], step: int, ui: TrainProgress
     ) -> None:
+        weights = s.model.upgrade_weights(weights)
+        averaged = {k: weights.pop(k) for k in [k for k in weights if k.startswith(AVERAGE_PREFIX)]}
         s.model.load_state_dict(weights)
+        if s.average is not None:
+            s.average.load_state_dict(averaged)
         for k, o in s.ctx.optimizers.items():
             o.load_state_dict(state["optimizers"][k])
         for k, sched in s.schedulers.items():

@@ -18,7 +18,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from genzoo.devices import precision_name, resolve_device, resolve_precision, se
 from genzoo.errors import GenzooError
 from genzoo.images import save_grid
 from genzoo.io import atomic_write, write_json
+from genzoo.models.average import WeightAverage, apply_average
 from genzoo.models.base import Batch, GenerativeModel, StepContext
 from genzoo.progress import TrainProgress
 from genzoo.registry import models
@@ -143,6 +144,9 @@ class Trainer:
         }
         if self.world.main:
             self._finish(session, total, timing, last)
+        if session.average is not None:  # the model handed back is what genzoo.load gives: the averaged one
+            apply_average(model, session.average.state_dict())
+            model.weights = "average"
         return TrainResult(
             self.dir.path, total, timing["seconds"], timing["images_per_second"], last, self.world.main, model, data
         )
@@ -169,7 +173,7 @@ class Trainer:
                 self._log_line(s, done, last, log, time.perf_counter() - began)
                 ui.losses(done, last)
             if self.world.main and (done % t.preview_every == 0 or done == total):
-                log.image("preview", self._save_preview(s.model, previews, done), done)
+                log.image("preview", self._save_preview(s, previews, done), done)
             if done % t.checkpoint_every == 0 or done == total or stop:
                 self.checkpoints.save(s, done)
             ui.advance(done)
@@ -197,6 +201,8 @@ class Trainer:
             for b, old in zip(s.model.buffers(), kept, strict=True):
                 b.copy_(old)
         distributed.broadcast_tensors(s.model.buffers(), self.world)
+        if s.average is not None:
+            s.average.update(s.model, step)
         return stop
 
     # -- set-up --------------------------------------------------------------------------------------------------------
@@ -233,7 +239,8 @@ class Trainer:
         optimizers = model.configure_optimizers()
         schedulers = model.configure_schedulers(optimizers, total)
         ctx = StepContext(optimizers, self.device, self.dtype, total, w, skip_nonfinite=t.on_nan == "skip")
-        session = Session(model, ctx, schedulers, streams, Tally())
+        average = WeightAverage(model, model.average_decay) if model.averaged and model.average_decay > 0 else None
+        session = Session(model, ctx, schedulers, streams, Tally(), average)
         self.checkpoints = Checkpoints(self.run, self.dir, w, self.device)
         start = self.checkpoints.resume(session, ui) if self.resume else 0
         if not self.resume and self.dir.path.exists() and any(self.dir.path.iterdir()):
@@ -358,17 +365,19 @@ class Trainer:
             None if attrs is None else torch.from_numpy(attrs[:n]).to(self.device),
         )
 
-    def _save_preview(self, model: GenerativeModel, batch: Batch, step: int) -> Path | None:
-        model.eval()
-        rows = model.preview(batch, torch.Generator().manual_seed(self.run.train.seed))
-        model.train()
+    def _save_preview(self, s: Session, batch: Batch, step: int) -> Path | None:
+        """The model's preview rows of the fixed held-out ``batch``, drawn with the averaged weights if it has them."""
+        s.model.eval()
+        with s.average.applied(s.model) if s.average is not None else nullcontext():
+            rows = s.model.preview(batch, torch.Generator().manual_seed(self.run.train.seed))
+        s.model.train()
         return save_grid(rows, self.dir.previews / f"step-{step:07d}.png") if rows else None
 
     # -- the end -------------------------------------------------------------------------------------------------------
 
     def _finish(self, s: Session, total: int, timing: dict[str, float], last: dict[str, float]) -> None:
         """The final weights (whose presence marks the run finished) and ``summary.json``."""
-        self.checkpoints.write(self.dir.weights, s.model, total)
+        self.checkpoints.write(self.dir.weights, s, total)
         summary: dict[str, Any] = {
             "steps": total,
             **timing,

@@ -10,13 +10,13 @@ One training step (the DCGAN recipe, with separate real and fake batches through
    (``cls_real``, cross-entropy averaged over attributes; its classifier is trained on real images only);
 3. the generator learns to be called real (``adv_G``) and, for an acgan, to be classified as the values it was asked
    for (``cls_fake``). The discriminator's parameters are frozen for this backward pass;
-4. a moving average of the generator's weights (``ema``; Yazıcı et al., 2019) is updated. Samples come from it: it
-   averages away much of the high-frequency noise that a GAN generator's weights oscillate through.
+4. the Trainer updates a moving average of the generator's weights (``ema``; Yazıcı et al., 2019;
+   ``genzoo.models.average``). Samples come from it: it averages away much of the high-frequency noise that a GAN
+   generator's weights oscillate through.
 """
 
 from __future__ import annotations
 
-import copy
 import itertools
 import math
 from collections.abc import Sequence
@@ -25,7 +25,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from genzoo.checkpoint import AVERAGE_PREFIX
 from genzoo.errors import ConfigError
+from genzoo.models.augment import diff_augment
 from genzoo.models.base import Batch, GenerativeModel, StepContext
 from genzoo.models.gan import ACGANConfig, DCGANConfig, GANConfig
 from genzoo.models.sampling import random_conditions
@@ -167,10 +169,12 @@ class GAN(GenerativeModel):
     latent-sized embeddings to it. ``cls_weight`` weighs the auxiliary classification losses. ``twin`` adds the
     twin classifier of TAC-GAN (Gong et al., 2019): a second set of class heads that the discriminator trains on
     fakes and the generator plays against, which removes AC-GAN's pull towards easily classified, look-alike faces.
-    With ``config.ema``, ``generator_ema`` keeps a moving average of the generator's weights, and sampling uses it.
+    With ``config.ema``, the Trainer keeps a moving average of the generator's weights, and a loaded model samples
+    with it (``averaged``).
     """
 
     pixel_range = "symmetric"
+    averaged = ("generator",)
     config: GANConfig
 
     def __init__(
@@ -191,8 +195,16 @@ class GAN(GenerativeModel):
         self.discriminator = Discriminator(config, 1 + sum(self.sizes) * (2 if self.twin else 1))
         self.generator.apply(dcgan_init)
         self.discriminator.apply(dcgan_init)
-        self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False) if config.ema > 0 else None
         self.adversarial = get_loss(config.gan_loss, "gan")
+
+    @property
+    def average_decay(self) -> float:
+        return self.config.ema
+
+    def upgrade_weights(self, weights: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Earlier GAN checkpoints keep the weight average as a submodule of the model, ``generator_ema``."""
+        old, new = "generator_ema.", AVERAGE_PREFIX + "generator."
+        return {(new + k.removeprefix(old) if k.startswith(old) else k): v for k, v in weights.items()}
 
     # -- latent and conditions ------------------------------------------------------------------------------------
 
@@ -248,20 +260,7 @@ class GAN(GenerativeModel):
             fake = self.generator(z, labels)
         logs = self._discriminator_step(batch.x, fake.detach(), labels, ctx)
         logs.update(self._generator_step(fake, labels, ctx))
-        self._update_average(ctx.global_step)
         return logs
-
-    @torch.no_grad()
-    def _update_average(self, step: int) -> None:
-        """Move the averaged generator towards the trained one; its decay ramps up over the first steps (so that
-        it forgets the initial weights fast) to ``config.ema``. BatchNorm statistics are copied."""
-        if self.generator_ema is None:
-            return
-        decay = min(self.config.ema, (1 + step) / (10 + step))
-        for avg, p in zip(self.generator_ema.parameters(), self.generator.parameters(), strict=True):
-            avg.lerp_(p, 1 - decay)
-        for avg, b in zip(self.generator_ema.buffers(), self.generator.buffers(), strict=True):
-            avg.copy_(b)
 
     def _classification(self, logits: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
         """Cross-entropy of the class heads, averaged over attributes, and their mean accuracy."""
@@ -271,17 +270,26 @@ class GAN(GenerativeModel):
             hits.append((part.argmax(1) == labels[:, k]).float().mean())
         return torch.stack(losses).mean(), torch.stack(hits).mean()
 
+    def _seen(self, x: Tensor) -> Tensor:
+        """What the discriminator sees of ``x``: ``x`` differentiably augmented with ``config.augment``."""
+        return diff_augment(x, self.config.augment)
+
     def _discriminator_step(
         self, x: Tensor, fake: Tensor, labels: Tensor | None, ctx: StepContext
     ) -> dict[str, Tensor]:
+        penalise = self.config.r1 > 0 and ctx.global_step % self.config.r1_every == 0
+        real = self._seen(x).detach().requires_grad_(penalise)
         with ctx.autocast():
-            real_out, fake_out = self.discriminator(x), self.discriminator(fake)
+            real_out, fake_out = self.discriminator(real), self.discriminator(self._seen(fake))
         adv = self.adversarial(real_out[:, :1], True, True) + self.adversarial(fake_out[:, :1], False, True)
         logs = {"loss_D": adv, "d_real": real_out[:, 0].float().mean(), "d_fake": fake_out[:, 0].float().mean()}
+        if self.config.r1 > 0:
+            logs["r1"] = self._r1(real, real_out) if penalise else torch.zeros((), device=x.device)
+            logs["loss_D"] = adv + logs["r1"]
         if labels is not None:
             n = sum(self.sizes)
             cls, acc = self._classification(real_out[:, 1 : 1 + n], labels)
-            logs.update(loss_D=adv + self.cls_weight * cls, adv_D=adv, cls_real=cls, acc_real=acc)
+            logs.update(loss_D=logs["loss_D"] + self.cls_weight * cls, adv_D=adv, cls_real=cls, acc_real=acc)
             if self.twin:  # the twin heads learn to tell the fakes' requested values
                 twin, _ = self._classification(fake_out[:, 1 + n :], labels)
                 logs.update(loss_D=logs["loss_D"] + self.cls_weight * twin, cls_twin=twin)
@@ -289,11 +297,18 @@ class GAN(GenerativeModel):
         ctx.step("discriminator")
         return _detached(logs)
 
+    def _r1(self, real: Tensor, real_out: Tensor) -> Tensor:
+        """The R1 penalty (Mescheder et al., 2018): ``r1 / 2 · |∇ D(real)|²``, applied every ``r1_every`` steps and
+        scaled by it, so that on average it weighs as if applied every step (lazy regularisation, StyleGAN2)."""
+        (grad,) = torch.autograd.grad(real_out[:, 0].float().sum(), real, create_graph=True)
+        c = self.config
+        return grad.float().square().flatten(1).sum(1).mean() * (c.r1 / 2 * c.r1_every)
+
     def _generator_step(self, fake: Tensor, labels: Tensor | None, ctx: StepContext) -> dict[str, Tensor]:
         self.discriminator.requires_grad_(False)  # this backward pass needs no discriminator weight gradients
         try:
             with ctx.autocast():
-                out = self.discriminator(fake)
+                out = self.discriminator(self._seen(fake))
             adv = self.adversarial(out[:, :1], True, False)
             logs = {"loss_G": adv}
             if labels is not None:
@@ -313,10 +328,9 @@ class GAN(GenerativeModel):
 
     @torch.no_grad()
     def decode(self, z: Tensor, conditions: dict[str, Sequence[int]] | None = None) -> Tensor:
-        """Images from noise (and conditions), by the averaged generator when there is one."""
+        """Images from noise (and conditions)."""
         z = z.to(self.device, torch.float32)
-        generator = self.generator_ema if self.generator_ema is not None else self.generator
-        return self.to_unit(generator(z, self.labels(conditions, len(z))).float())
+        return self.to_unit(self.generator(z, self.labels(conditions, len(z))).float())
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator, conditions: dict[str, Sequence[int]] | None = None) -> Tensor:

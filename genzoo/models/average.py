@@ -1,0 +1,95 @@
+"""A moving average of a model's weights, which the Trainer keeps for families that ask for one.
+
+A GAN's or a translator's generator oscillates around a good solution from step to step, and its samples carry that
+noise; the average of its recent weights (Karras et al., 2018; Yazıcı et al., 2019) draws cleaner images. A family
+names the submodules to average (``GenerativeModel.averaged``) and the decay (``average_decay``, 0: none). The
+Trainer updates the average after every step, saves it beside the weights in every checkpoint (tensors named
+``average/<submodule>.<name>``) and restores it on resume; ``genzoo.load`` puts the averaged weights into the model
+(unless asked for the raw ones), so sampling, translation and evaluation use them without knowing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+import torch
+from torch import Tensor
+
+from genzoo.checkpoint import AVERAGE_PREFIX
+from genzoo.errors import CheckpointError
+from genzoo.models.base import GenerativeModel
+
+WARMUP = 10
+"""The decay starts low and rises as ``(1 + step) / (WARMUP + step)`` to ``decay``, so that the average forgets
+the random initial weights quickly."""
+
+
+def _named(model: GenerativeModel, module: str) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+    """The parameters and the buffers of ``model``'s submodule ``module``, by ``module.name``."""
+    sub = model.get_submodule(module)
+    params = {f"{module}.{k}": p for k, p in sub.named_parameters()}
+    buffers = {f"{module}.{k}": b for k, b in sub.named_buffers()}
+    return params, buffers
+
+
+class WeightAverage:
+    """The moving average of the submodules ``model.averaged``: parameters are averaged with ``decay``, buffers
+    (BatchNorm statistics) follow the trained ones."""
+
+    def __init__(self, model: GenerativeModel, decay: float) -> None:
+        self.decay, self.modules = decay, tuple(model.averaged)
+        self.params: dict[str, Tensor] = {}
+        self.buffers: dict[str, Tensor] = {}
+        for module in self.modules:
+            params, buffers = _named(model, module)
+            self.params |= {k: v.detach().clone() for k, v in params.items()}
+            self.buffers |= {k: v.detach().clone() for k, v in buffers.items()}
+
+    @torch.no_grad()
+    def update(self, model: GenerativeModel, step: int) -> None:
+        """Move the average towards the model's weights after step ``step`` (0-based)."""
+        weight = 1 - min(self.decay, (1 + step) / (WARMUP + step))
+        for module in self.modules:
+            params, buffers = _named(model, module)
+            torch._foreach_lerp_([self.params[k] for k in params], [p.detach() for p in params.values()], weight)
+            for k, b in buffers.items():
+                self.buffers[k].copy_(b)
+
+    def state_dict(self) -> dict[str, Tensor]:
+        """The averaged tensors as a checkpoint stores them (``average/…``)."""
+        return {AVERAGE_PREFIX + k: v for k, v in {**self.params, **self.buffers}.items()}
+
+    def load_state_dict(self, tensors: Mapping[str, Tensor]) -> None:
+        """Restore what ``state_dict`` returned (a resumed run)."""
+        own = {**self.params, **self.buffers}
+        missing = sorted(set(own) - {k.removeprefix(AVERAGE_PREFIX) for k in tensors})
+        if missing:
+            raise CheckpointError(f"The checkpoint's weight average lacks {', '.join(missing[:3])}.")
+        with torch.no_grad():
+            for k, v in own.items():
+                v.copy_(tensors[AVERAGE_PREFIX + k])
+
+    @contextmanager
+    def applied(self, model: GenerativeModel) -> Iterator[None]:
+        """The model with the averaged weights inside the block (previews), its trained weights again after it."""
+        trained = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        apply_average(model, self.state_dict())
+        try:
+            yield
+        finally:
+            model.load_state_dict(trained)
+
+
+def apply_average(model: GenerativeModel, tensors: Mapping[str, Tensor]) -> None:
+    """Copy saved averaged tensors (``average/…``) into the model's submodules, in place of their trained weights."""
+    own = model.state_dict()
+    with torch.no_grad():
+        for key, value in tensors.items():
+            name = key.removeprefix(AVERAGE_PREFIX)
+            if name not in own or own[name].shape != value.shape:
+                raise CheckpointError(
+                    f"The checkpoint's weight average does not fit {model.model_name} ({name}); it is damaged or of "
+                    "another version. Load the trained weights instead (--raw-weights)."
+                )
+            own[name].copy_(value)
