@@ -9,6 +9,7 @@ inside the functions that need it, so ``import genzoo`` and ``genzoo.list_models
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,8 +80,10 @@ def run_config(
 ) -> RunConfig:
     """The validated run config of a new run (see ``genzoo.config.build_run_config``)."""
     options = {"train": train, "data": {"name": data, "to": to}}
+    from genzoo.data.loading import with_absolute_paths
+
     config = build_run_config(name, config_file=config_file, options=options, overrides=overrides)
-    return config.model_copy(update={"data": config.data.with_absolute_paths()})
+    return config.model_copy(update={"data": with_absolute_paths(config.data)})
 
 
 def train(
@@ -117,7 +120,8 @@ def train(
         run = RunDir(out)
         result = _fit(Trainer(config, run.path, progress=progress), run)
     if result.main and result.model is not None and result.data is not None:
-        _finish(run, result.model, result.data, seed=config.train.seed)
+        with result.average.applied(result.model) if result.average is not None else nullcontext():
+            _finish(run, result.model, result.data, seed=config.train.seed)
     return result
 
 
@@ -175,7 +179,8 @@ def _fit(trainer: Trainer, run: RunDir) -> TrainResult:
 
 def _finish(run: RunDir, model: GenerativeModel, data: Domains, seed: int) -> None:
     """What a finished run shows beside its weights: pictures, held-out metrics in ``summary.json`` (the judge's
-    only when it is trained already: training it takes minutes) and, last, ``report.html``."""
+    only when it is trained already: training it takes minutes) and, last, ``report.html``; all of the model as
+    ``genzoo.load`` gives it (its averaged weights, where it keeps an average)."""
     from genzoo.judge import cached_judge
     from genzoo.metrics import evaluate as measure
     from genzoo.report.artefacts import write_pictures

@@ -118,6 +118,23 @@ class TrainConfig(Config):
         return v
 
 
+class Augment(Config):
+    """Random changes to each training image (held-out images are never augmented)."""
+
+    flip: bool = Field(False, description="Mirror each image left-right with probability 1/2.")
+    crop: Literal["none", "resize-crop", "resized"] = Field(
+        "none",
+        description="none; resize-crop: enlarge by 1/crop_scale, then cut a random square of the original size (the "
+        "reference CycleGAN's 286 → 256); resized: a random region of crop_scale–100 % of the area, resized back.",
+    )
+    crop_scale: float = Field(0.9, gt=0, le=1, description="resize-crop: side kept; resized: smallest area kept.")
+    jitter: float = Field(0.0, ge=0, lt=1, description="Brightness, contrast, saturation scaled by 1 ± jitter; 0: off.")
+
+    @property
+    def active(self) -> bool:
+        return self.flip or self.crop != "none" or self.jitter > 0
+
+
 class DataConfig(Config):
     """Where the images come from: a registered data set (``cartoon``) or a folder of images."""
 
@@ -128,16 +145,8 @@ class DataConfig(Config):
     heldout_fraction: float = Field(0.1, ge=0, le=0.9, description="Share of a folder's images held out.")
     seed: int = Field(0, ge=0, description="Seed of the renderer and of the held-out split.")
     strict: bool = Field(False, description="Fail on the first unreadable image instead of skipping it.")
-
-    def with_absolute_paths(self) -> DataConfig:
-        """This config with image-folder paths made absolute, so a saved run finds its data from anywhere."""
-
-        def absolute(name: str | None) -> str | None:
-            if name is None or name in registry.datasets or not Path(name).expanduser().exists():
-                return name
-            return str(Path(name).expanduser().resolve())
-
-        return self.model_copy(update={"name": absolute(self.name), "to": absolute(self.to)})
+    workers: int = Field(0, ge=0, description="Processes decoding a folder's images the first time; 0: one per core.")
+    augment: Augment = Field(Augment(), description="Random flips, crops and colour jitter of training images.")
 
 
 class RunConfig(Config):

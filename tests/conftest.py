@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -79,15 +80,25 @@ def cli_fails(runner: CliRunner, *args: str, code: int = 2) -> str:
     return " ".join(result.output.split())
 
 
-@pytest.fixture(scope="module")
-def one_thread() -> Iterator[None]:
-    """Tiny networks run fastest, and steadiest on a shared machine, on one thread (``pytestmark`` of a module)."""
+@contextmanager
+def single_thread() -> Iterator[None]:
+    """torch on one thread inside the block: results that must repeat bit for bit do not depend on the thread count
+    (which the modules using ``one_thread`` change)."""
     import torch
 
     before = torch.get_num_threads()
     torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def one_thread() -> Iterator[None]:
+    """Tiny networks run fastest, and steadiest on a shared machine, on one thread (``pytestmark`` of a module)."""
+    with single_thread():
+        yield
 
 
 @pytest.fixture
@@ -101,7 +112,8 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory, genzoo_home: Path) -> Pat
     import genzoo
 
     out = tmp_path_factory.mktemp("runs") / "tiny"
-    genzoo.train("vae-conv", data="cartoon", overrides=TINY, steps=8, out=out)
+    with single_thread():
+        genzoo.train("vae-conv", data="cartoon", overrides=TINY, steps=8, out=out)
     return out
 
 

@@ -11,7 +11,7 @@ from genzoo import checkpoint
 from genzoo.errors import GenzooError
 from genzoo.registry import models
 from genzoo.runs import RunDir
-from tests.conftest import TINY
+from tests.conftest import TINY, single_thread
 
 
 def _weights(path: Path) -> dict[str, torch.Tensor]:
@@ -49,7 +49,8 @@ def test_run_directory_contents(tiny_run: Path) -> None:
 
 
 def test_training_changes_weights_and_same_seed_repeats(tmp_path: Path, tiny_run: Path) -> None:
-    again = genzoo.train("vae-conv", data="cartoon", overrides=TINY, steps=8, out=tmp_path / "again")
+    with single_thread():  # as tiny_run was trained
+        again = genzoo.train("vae-conv", data="cartoon", overrides=TINY, steps=8, out=tmp_path / "again")
     a, b = _weights(tiny_run / "model.safetensors"), _weights(again.run_dir / "model.safetensors")
     assert all(torch.equal(a[k], b[k]) for k in a)
     first = _weights(tiny_run / "checkpoints" / "step-0000004.safetensors")
@@ -60,8 +61,9 @@ def test_training_changes_weights_and_same_seed_repeats(tmp_path: Path, tiny_run
 
 
 def test_resume_continues_exactly(tmp_path: Path, tiny_run: Path) -> None:
-    half = genzoo.train("vae-conv", data="cartoon", overrides=TINY, steps=4, out=tmp_path / "half")
-    resumed = genzoo.train(resume=half.run_dir, steps=8)
+    with single_thread():  # as tiny_run was trained
+        half = genzoo.train("vae-conv", data="cartoon", overrides=TINY, steps=4, out=tmp_path / "half")
+        resumed = genzoo.train(resume=half.run_dir, steps=8)
     assert resumed.steps == 8
     a, b = _weights(tiny_run / "model.safetensors"), _weights(resumed.run_dir / "model.safetensors")
     assert all(torch.equal(a[k], b[k]) for k in a)

@@ -33,10 +33,11 @@ def data_preview(
 ) -> None:
     """Save a grid of a data set's images."""
     from genzoo.data.export import preview_images
-    from genzoo.images import save_grid
+    from genzoo.images import save_sheet
 
-    save_grid([preview_images(name, n, size, seed)], out, columns=min(n, 8))
-    console.print(f"wrote {n} {name} images to {out}")
+    images = preview_images(name, n, size, seed)
+    save_sheet(images, out, columns=min(len(images), 8))
+    console.print(f"wrote {len(images)} {name} image{'s' if len(images) != 1 else ''} to {out}", highlight=False)
 
 
 @data_app.command("export")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from pathlib import Path
@@ -10,6 +11,7 @@ import numpy as np
 
 from genzoo.config import DataConfig
 from genzoo.data import toon
+from genzoo.data.folder import UnreadableImage, display_path, find_images, load_image
 from genzoo.data.loading import load_data
 from genzoo.errors import DataError
 from genzoo.registry import datasets
@@ -22,10 +24,22 @@ def _builtin_style(name: str) -> str | None:
 
 
 def preview_images(name: str, n: int, size: int, seed: int = 0) -> np.ndarray:
-    """``n`` images of a built-in style (rendered directly) or of an image folder, ``(n, size, size, 3)`` uint8."""
+    """``n`` images of a data set, ``(n, size, size, 3)`` uint8: a built-in style rendered directly, the first ``n``
+    readable files of an image folder (without decoding the rest), the first ``n`` training images of another set."""
     style = _builtin_style(name)
     if style is not None:
         return toon.render_many(toon.random_records(n, seed), style, size)
+    path = Path(name).expanduser()
+    if name not in datasets and path.is_dir():
+        images = []
+        for file in find_images(path):
+            with contextlib.suppress(UnreadableImage):
+                images.append(load_image(file, size))
+            if len(images) == n:
+                break
+        if not images:
+            raise DataError(f"None of the images in '{display_path(path)}' could be read; `genzoo train` lists why.")
+        return np.stack(images)
     split = load_data(DataConfig(name=name, heldout_fraction=0.0), size)
     return split.train.images[:n]
 

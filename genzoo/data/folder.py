@@ -17,10 +17,12 @@ and decompression bombs are reported as unreadable rather than half-decoded.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import warnings
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -186,7 +188,7 @@ def load_image(path: Path, size: int) -> np.ndarray:
         if path.stat().st_size == 0:
             raise UnreadableImage(path, REASON_EMPTY)
         with open(path, "rb") as file:
-            return _decode(path, file, size)
+            return decode(path, file, size)
     except OSError as error:  # opening or reading the file itself, not decoding it
         raise UnreadableImage(path, f"cannot open file ({error.strerror or error})") from error
 
@@ -196,7 +198,8 @@ def _check_size(size: int) -> None:
         raise DataError(f"The image size must be a positive whole number of pixels, got {size!r}.")
 
 
-def _decode(path: Path, file: IO[bytes], size: int) -> np.ndarray:
+def decode(path: Path, file: IO[bytes], size: int) -> np.ndarray:
+    """Decode an image from an open binary ``file`` (``path`` names it in messages); see ``load_image``."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Pillow's chatter about odd EXIF etc. would drown a 10k-image load
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -294,36 +297,29 @@ def load_folder(
     *,
     strict: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    workers: int = 0,
 ) -> FolderImages:
-    """Decode every image below ``root`` to ``(N, size, size, 3)`` uint8 RGB, skipping files that cannot be read.
+    """Decode every image below ``root`` to ``(N, size, size, 3)`` uint8 RGB in memory, skipping files that cannot
+    be read.
 
     With ``strict=True`` the first unreadable file raises :class:`DataError` instead. ``progress(done, total)`` is
-    called about a hundred times and once at the end. Raises :class:`DataError` when no file could be read.
+    called as files are done. ``workers`` processes decode in parallel (0: one per CPU core, at most 8). Raises
+    :class:`DataError` when no file could be read.
     """
     _check_size(size)
     root = _check_folder(root)
     files = find_images(root)
-    relative = [path.relative_to(root) for path in files]
-    classes, class_of = _classes(relative)
     images = np.empty((len(files), size, size, 3), dtype=np.uint8)
-    kept: list[int] = []
-    skipped: list[Skipped] = []
-    step = max(1, len(files) // 100)
-    for index, path in enumerate(files):
-        try:
-            images[len(kept)] = load_image(path, size)
-            kept.append(index)
-        except UnreadableImage as error:
-            if strict:
-                raise _strict_error(relative[index], error.reason) from error
-            skipped.append(Skipped(relative[index], error.reason))
-        if progress is not None and ((index + 1) % step == 0 or index + 1 == len(files)):
-            progress(index + 1, len(files))
+    failed = decode_files(files, size, images, strict=strict, progress=progress, workers=workers, root=root)
+    relative = [path.relative_to(root) for path in files]
+    kept = [i for i in range(len(files)) if i not in failed]
+    skipped = [Skipped(relative[i], reason) for i, reason in sorted(failed.items())]
     if not kept:
-        raise DataError(_nothing_readable_message(root, skipped))
+        raise DataError(nothing_readable_message(root, skipped))
+    classes, class_of = classes_of(relative)
     labels = np.array([class_of[relative[i].parts[0]] for i in kept], dtype=np.int64) if classes else None
     return FolderImages(
-        images=images[: len(kept)].copy() if len(kept) < len(files) else images,
+        images=images[kept] if skipped else images,
         paths=[relative[i] for i in kept],
         labels=labels,
         classes=classes,
@@ -331,7 +327,145 @@ def load_folder(
     )
 
 
-def _classes(relative: list[Path]) -> tuple[tuple[str, ...], dict[str, int]]:
+# --------------------------------------------------------------------------------------------------------------------
+# Decoding many files in parallel
+
+
+MAX_WORKERS = 8
+_CHUNK_FILES = 64
+
+
+def decode_workers(workers: int = 0) -> int:
+    """How many processes decode: ``workers``, or for 0 one per CPU core this process may use, at most 8."""
+    if workers > 0:
+        return workers
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_WORKERS))
+
+
+def decode_files(
+    files: list[Path],
+    size: int,
+    out: np.ndarray,
+    *,
+    strict: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    workers: int = 0,
+    root: Path | None = None,
+) -> dict[int, str]:
+    """Decode ``files[i]`` into ``out[i]``; see ``decode_rows``. ``strict`` names the file relative to ``root``."""
+
+    def name(index: int) -> Path:
+        return files[index].relative_to(root) if root is not None else files[index]
+
+    return decode_rows(
+        len(files),
+        functools.partial(_load_file, files, size),
+        out,
+        strict=strict,
+        progress=progress,
+        workers=workers,
+        name=name,
+    )
+
+
+def _load_file(files: list[Path], size: int, index: int) -> np.ndarray:
+    return load_image(files[index], size)
+
+
+_READ: Callable[[int], np.ndarray] | None = None
+"""The row reader of the decoding under way; forked workers inherit it (see ``decode_rows``)."""
+
+
+def decode_rows(
+    count: int,
+    read: Callable[[int], np.ndarray],
+    out: np.ndarray,
+    *,
+    strict: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    workers: int = 0,
+    name: Callable[[int], Path | str] = str,
+) -> dict[int, str]:
+    """Fill ``out[i]`` (an array, or a memory map of a file, ``(count, size, size, 3)`` uint8) with ``read(i)``; return
+    the rows that could not be read (``read`` raised ``UnreadableImage``), index → short reason. ``strict`` raises at
+    the first such row instead, naming it with ``name(i)``.
+
+    Several processes read at once (``workers``, 0: one per core). They are forked like PyTorch's data-loader
+    workers, so ``read`` and what it reads are inherited rather than sent, nothing is imported again and no
+    ``if __name__ == "__main__"`` is needed; a memory-mapped ``out`` is written by the workers directly, other arrays
+    receive each piece's rows. Where processes cannot be forked, threads read.
+    """
+    global _READ
+    chunks = [range(i, min(i + _CHUNK_FILES, count)) for i in range(0, count, _CHUNK_FILES)]
+    target = (str(out.filename), out.shape, int(out.offset)) if isinstance(out, np.memmap) else None
+    failed: dict[int, str] = {}
+    done = 0
+    _READ = read
+    try:
+        with _executor(decode_workers(workers), len(chunks)) as pool:
+            jobs = [pool.submit(_read_chunk, chunk.start, chunk.stop, target) for chunk in chunks]
+            for job, chunk in zip(jobs, chunks, strict=True):
+                rows, errors = job.result()
+                if rows is not None:
+                    out[chunk.start : chunk.stop] = rows
+                for index, reason in errors:
+                    if strict:
+                        for other in jobs:
+                            other.cancel()
+                        raise _strict_error(Path(name(index)), reason)
+                    failed[index] = reason
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, count)
+    finally:
+        _READ = None
+    if isinstance(out, np.memmap):
+        out.flush()
+    return failed
+
+
+def _executor(workers: int, jobs: int) -> Executor:
+    import multiprocessing
+
+    if workers <= 1 or jobs <= 1:
+        return ThreadPoolExecutor(1)
+    if "fork" in multiprocessing.get_all_start_methods():
+        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    return ThreadPoolExecutor(workers)
+
+
+def _read_chunk(
+    start: int, stop: int, target: tuple[str, tuple[int, ...], int] | None
+) -> tuple[np.ndarray | None, list[tuple[int, str]]]:
+    """Rows ``start:stop`` through the inherited reader: into the memory-mapped file ``target`` when given (then no
+    rows are returned), else into a new array that is returned. Unreadable rows stay black and are listed."""
+    assert _READ is not None
+    rows: np.ndarray | None = None
+    errors = []
+    for index in range(start, stop):
+        try:
+            image = _READ(index)
+        except UnreadableImage as error:
+            errors.append((index, error.reason))
+            continue
+        if rows is None:
+            rows = np.zeros((stop - start, *image.shape), np.uint8)
+        rows[index - start] = image
+    if target is None or rows is None:
+        return rows, errors
+    filename, shape, byte_offset = target
+    mapped = np.memmap(filename, dtype=np.uint8, mode="r+", offset=byte_offset, shape=shape)
+    mapped[start:stop] = rows
+    mapped.flush()
+    del mapped
+    return None, errors
+
+
+def classes_of(relative: list[Path]) -> tuple[tuple[str, ...], dict[str, int]]:
     """Class names from first-level sub-folders: only when every image is in one and there are at least two."""
     if any(len(path.parts) < 2 for path in relative):
         return (), {}
@@ -348,7 +482,7 @@ def _strict_error(path: Path, reason: str) -> DataError:
     )
 
 
-def _nothing_readable_message(root: Path, skipped: list[Skipped]) -> str:
+def nothing_readable_message(root: Path, skipped: list[Skipped]) -> str:
     return (
         f"None of the {len(skipped)} image files in '{display_path(root)}' could be read ("
         f"{skipped_summary(skipped)}). Check that the files are real PNG/JPEG/BMP/WebP/GIF images that open in an "

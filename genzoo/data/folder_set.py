@@ -1,24 +1,38 @@
-"""A folder of the user's images as a ``Split``: decoded once, cached, split deterministically into train/held-out."""
+"""A folder of the user's images as a ``Split``: decoded once (in parallel) into a memory-mapped cache file, split
+deterministically into train and held-out images.
+
+The cache is keyed by the folder, the image size, ``strict`` and the list of files with their sizes and modification
+times: an edited folder is decoded again, an untouched one opens at once. Attributes come from first-level
+sub-folders (one attribute, ``class``) or from an ``attributes.csv`` in the folder (a ``file`` column with each
+image's path relative to the folder, one column per attribute).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import os
 from pathlib import Path
 
 import numpy as np
 
 from genzoo.config import DataConfig
-from genzoo.data.core import ImageSet, Progress, Split, cached
+from genzoo.data.core import ImageSet, Progress, Split, cache_path, read_cache, write_cache
 from genzoo.data.folder import (
+    Skipped,
     UnreadableImage,
+    classes_of,
+    decode_files,
     display_path,
     find_images,
-    load_folder,
     load_image,
+    nothing_readable_message,
     skipped_summary,
     split_heldout,
 )
 from genzoo.errors import DataError
+
+ATTRIBUTES_FILE = "attributes.csv"
 
 
 def _listing(root: Path, files: list[Path]) -> list[tuple[str, int, int]]:
@@ -36,22 +50,105 @@ def load_folder_split(root: Path, config: DataConfig, image_size: int, progress:
     """Every readable image below ``root`` at ``image_size``; unreadable ones skipped (or fatal with ``strict``)."""
     root = root.expanduser().resolve() if root.exists() else root
     files = find_images(root)
-    domain = display_path(root.name or root)  # a label: shown, and stored as UTF-8 text
-
-    def build() -> ImageSet:
-        report = (lambda done, total: progress(f"reading {domain}", done, total)) if progress else None
-        folder = load_folder(root, image_size, strict=config.strict, progress=report)
-        skipped = [skipped_summary(folder.skipped)] if folder.skipped else []
-        if folder.labels is None:
-            return ImageSet(folder.images, domain, skipped=skipped)
-        return ImageSet(
-            folder.images, domain, folder.labels[:, None].astype(np.int64), {"class": folder.classes}, skipped
-        )
-
-    parts = {"root": str(root), "size": image_size, "strict": config.strict, "files": _listing(root, files)}
-    everything = cached(parts, build, f"folder-{image_size}px")
+    table = root / ATTRIBUTES_FILE
+    parts: dict[str, object] = {
+        "root": str(root),
+        "size": image_size,
+        "strict": config.strict,
+        "files": _listing(root, files),
+        "attributes": _listing(root, [table]) if table.is_file() else None,
+    }
+    path = cache_path(parts, f"folder-{image_size}px")
+    everything = read_cache(path) or _decode(root, files, image_size, config, progress, path)
     train_idx, heldout_idx = split_heldout(len(everything), config.heldout_fraction, config.seed)
     return Split(everything.subset(train_idx), everything.subset(heldout_idx))
+
+
+def _decode(
+    root: Path, files: list[Path], size: int, config: DataConfig, progress: Progress | None, path: Path
+) -> ImageSet:
+    """Decode ``files`` into the cache file ``path`` and return it, memory-mapped. The pixels go to a scratch file
+    beside it first (so a folder larger than the memory decodes too); where the cache cannot be written, into
+    memory."""
+    domain = display_path(root.name or root)  # a label: shown, and stored as UTF-8 text
+    report = (lambda done, total: progress(f"decoding {domain}", done, total)) if progress else None
+    scratch = path.with_name(f".{path.name}.decode.tmp")
+    shape = (len(files), size, size, 3)
+    try:
+        scratch.parent.mkdir(parents=True, exist_ok=True)
+        out: np.ndarray = np.memmap(scratch, mode="w+", dtype=np.uint8, shape=shape)
+    except OSError:
+        scratch, out = None, np.empty(shape, np.uint8)  # type: ignore[assignment]
+    try:
+        failed = decode_files(
+            files, size, out, strict=config.strict, progress=report, workers=config.workers, root=root
+        )
+        relative = [f.relative_to(root) for f in files]
+        kept = np.array([i for i in range(len(files)) if i not in failed], dtype=np.int64)
+        skipped = [Skipped(relative[i], reason) for i, reason in sorted(failed.items())]
+        if not len(kept):
+            raise DataError(nothing_readable_message(root, skipped))
+        notes = [skipped_summary(skipped)] if skipped else []
+        attributes, schema = _attributes(root, [relative[i] for i in kept])
+        full = np.zeros((len(files), attributes.shape[1]), np.int64) if attributes is not None else None
+        if full is not None and attributes is not None:
+            full[kept] = attributes
+        with contextlib.suppress(OSError):
+            write_cache(path, out, domain, full, schema, notes, rows=kept)
+            cached = read_cache(path)
+            if cached is not None:
+                return cached
+        rows = out[kept]
+        return ImageSet(rows, domain, attributes, schema, notes)
+    finally:
+        del out
+        if scratch is not None:
+            scratch.unlink(missing_ok=True)
+
+
+def _attributes(root: Path, relative: list[Path]) -> tuple[np.ndarray | None, dict[str, tuple[str, ...]]]:
+    """The images' attribute codes and their schema: from ``attributes.csv`` when the folder has one, else one
+    attribute ``class`` from first-level sub-folders (when there are at least two), else none."""
+    table = root / ATTRIBUTES_FILE
+    if table.is_file():
+        return read_attributes(table, relative)
+    classes, class_of = classes_of(relative)
+    if not classes:
+        return None, {}
+    return np.array([[class_of[p.parts[0]]] for p in relative], dtype=np.int64), {"class": classes}
+
+
+def read_attributes(table: Path, relative: list[Path]) -> tuple[np.ndarray, dict[str, tuple[str, ...]]]:
+    """Attribute codes of the images ``relative`` (paths relative to the folder) from a CSV with a ``file`` column
+    and one column per attribute; each attribute's values are its distinct entries, sorted."""
+    where = display_path(table)
+    try:
+        with table.open(newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(
+            f"{where} cannot be read as CSV ({exc}). Fix it, or remove it to train without attributes."
+        ) from None
+    columns = [c for c in (rows[0].keys() if rows else []) if c != "file"]
+    if not rows or "file" not in rows[0] or not columns:
+        raise DataError(
+            f"{where} needs a header row with a `file` column (each image's path, relative to the folder) and one "
+            "column per attribute, e.g. `file,hair,glasses`; it has "
+            f"{', '.join(rows[0]) if rows else 'no rows'}. Fix it, or remove it to train without attributes."
+        )
+    by_file = {Path(r["file"]).as_posix(): r for r in rows}
+    missing = [p for p in relative if p.as_posix() not in by_file]
+    if missing:
+        raise DataError(
+            f"{where} has no row for {len(missing)} of the {len(relative)} images (e.g. {display_path(missing[0])}). "
+            "Add a row for every image, or move the images without attributes out of the folder."
+        )
+    schema = {c: tuple(sorted({(by_file[p.as_posix()][c] or "").strip() for p in relative})) for c in columns}
+    codes = np.array(
+        [[schema[c].index((by_file[p.as_posix()][c] or "").strip()) for c in columns] for p in relative],
+        dtype=np.int64,
+    )
+    return codes, schema
 
 
 def read_images(paths: list[Path], size: int) -> np.ndarray:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from genzoo.config import DataConfig
+from genzoo.data import hub
 from genzoo.data.core import Progress, Split
 from genzoo.data.folder_set import load_folder_split
 from genzoo.errors import DataError
@@ -27,6 +28,21 @@ class Domains:
         return [self.source.train.domain] + ([self.target.train.domain] if self.target is not None else [])
 
 
+def with_absolute_paths(config: DataConfig) -> DataConfig:
+    """``config`` with image-folder paths (and local ``hf:`` directories) made absolute, so that a saved run finds its
+    data from anywhere; registered names and hub repositories are kept."""
+
+    def absolute(name: str | None) -> str | None:
+        if name is None or name in datasets:
+            return name
+        if hub.is_hub(name):
+            return hub.absolute(name)
+        path = Path(name).expanduser()
+        return str(path.resolve()) if path.exists() else name
+
+    return config.model_copy(update={"name": absolute(config.name), "to": absolute(config.to)})
+
+
 def load_data(
     config: DataConfig, image_size: int, *, domain: str | None = None, progress: Progress | None = None
 ) -> Split:
@@ -34,12 +50,14 @@ def load_data(
     name = domain or config.name
     if name in datasets:
         return datasets.get(name).load(config, image_size, progress)
+    if hub.is_hub(name):
+        return hub.load_hub_split(name, config, image_size, progress)
     path = Path(name).expanduser()
     if path.exists() or os.sep in name or name.startswith("."):
         return load_folder_split(path, config, image_size, progress)
     raise DataError(
         datasets.unknown_message(name).replace("`genzoo list`", "`genzoo data list`")
-        + " A folder of images works too: give its path."
+        + " A folder of images works too (give its path), and a Hugging Face data set (hf:NAME)."
     )
 
 

@@ -36,7 +36,15 @@ from PIL import Image, ImageDraw
 from genzoo.errors import ConfigError
 
 __all__ = [
-    "ATTRIBUTES", "SIZES", "STYLES", "FaceRecord", "Jitter", "codes_array", "random_records", "render", "render_many",
+    "ATTRIBUTES",
+    "SIZES",
+    "STYLES",
+    "FaceRecord",
+    "Jitter",
+    "codes_array",
+    "random_records",
+    "render",
+    "render_many",
 ]
 
 ATTRIBUTES: dict[str, tuple[str, ...]] = {
@@ -152,18 +160,31 @@ def codes_array(records: Sequence[FaceRecord]) -> np.ndarray:
 # --------------------------------------------------------------------------------------------------- colours
 
 _SKIN: dict[str, RGB] = {
-    "light": (255, 224, 200), "tan": (234, 180, 130), "brown": (178, 116, 74), "dark": (102, 64, 46),
+    "light": (255, 224, 200),
+    "tan": (234, 180, 130),
+    "brown": (178, 116, 74),
+    "dark": (102, 64, 46),
 }
 _HAIR: dict[str, RGB] = {
-    "black": (34, 32, 40), "brown": (128, 76, 34), "blonde": (246, 212, 92),
-    "red": (210, 56, 36), "blue": (46, 104, 224), "pink": (246, 122, 192),
+    "black": (34, 32, 40),
+    "brown": (128, 76, 34),
+    "blonde": (246, 212, 92),
+    "red": (210, 56, 36),
+    "blue": (46, 104, 224),
+    "pink": (246, 122, 192),
 }
 _IRIS: dict[str, RGB] = {
-    "brown": (122, 66, 22), "blue": (36, 122, 240), "green": (40, 170, 60), "violet": (150, 64, 214),
+    "brown": (122, 66, 22),
+    "blue": (36, 122, 240),
+    "green": (40, 170, 60),
+    "violet": (150, 64, 214),
 }
 _BACKGROUND: dict[str, RGB] = {
-    "blue": (150, 200, 246), "green": (170, 226, 158), "yellow": (250, 228, 120),
-    "purple": (204, 180, 240), "gray": (196, 196, 196),
+    "blue": (150, 200, 246),
+    "green": (170, 226, 158),
+    "yellow": (250, 228, 120),
+    "purple": (204, 180, 240),
+    "gray": (196, 196, 196),
 }
 _SHIRTS: tuple[RGB, ...] = ((52, 62, 116), (124, 40, 52), (32, 110, 110), (72, 72, 78), (104, 112, 48))
 _INK: RGB = (36, 28, 34)
@@ -191,15 +212,29 @@ def _palette(record: FaceRecord, style: Style) -> dict[str, RGB]:
     shirt = _SHIRTS[min(len(_SHIRTS) - 1, int((j.shirt + 1) / 2 * len(_SHIRTS)))]
     anime = style == "anime"
     return {
-        "background": background, "halo": _mix(background, _WHITE, 0.35),
-        "skin": skin, "skin_shadow": skin_shadow, "skin_line": _mix(skin_shadow, (70, 28, 30), 0.7) if anime else _INK,
+        "background": background,
+        "halo": _mix(background, _WHITE, 0.35),
+        "skin": skin,
+        "skin_shadow": skin_shadow,
+        "skin_line": _mix(skin_shadow, (70, 28, 30), 0.7) if anime else _INK,
         "blush": _mix(skin, (250, 110, 130), 0.35),
-        "hair": hair, "hair_shadow": _shade(hair, 0.8), "hair_light": _mix(hair, _WHITE, 0.45),
-        "hair_line": _mix(hair, _INK, 0.7) if anime else _INK, "brow": _mix(hair, _INK, 0.45 if anime else 0.3),
-        "iris": iris, "iris_shadow": _shade(iris, 0.62), "pupil": _shade(iris, 0.3) if anime else _INK,
-        "shirt": shirt, "shirt_line": _shade(shirt, 0.5) if anime else _INK,
-        "ink": _INK, "white": _WHITE, "mouth": (128, 30, 40), "mouth_line": (80, 26, 36), "tongue": (232, 110, 120),
-        "frame": (50, 40, 60) if anime else (30, 30, 40), "tie": _WHITE if anime else (230, 60, 80),
+        "hair": hair,
+        "hair_shadow": _shade(hair, 0.8),
+        "hair_light": _mix(hair, _WHITE, 0.45),
+        "hair_line": _mix(hair, _INK, 0.7) if anime else _INK,
+        "brow": _mix(hair, _INK, 0.45 if anime else 0.3),
+        "iris": iris,
+        "iris_shadow": _shade(iris, 0.62),
+        "pupil": _shade(iris, 0.3) if anime else _INK,
+        "shirt": shirt,
+        "shirt_line": _shade(shirt, 0.5) if anime else _INK,
+        "ink": _INK,
+        "white": _WHITE,
+        "mouth": (128, 30, 40),
+        "mouth_line": (80, 26, 36),
+        "tongue": (232, 110, 120),
+        "frame": (50, 40, 60) if anime else (30, 30, 40),
+        "tie": _WHITE if anime else (230, 60, 80),
     }
 
 
@@ -229,8 +264,16 @@ class _Sketch:
     def line(self, points: Points, color: str, width: float) -> None:
         self.ops.append(_Op("line", np.asarray(points, dtype=float), color, None, width))
 
-    def ellipse(self, cx: float, cy: float, rx: float, ry: float, fill: str | None,
-                outline: str | None = None, width: float = 0.0) -> None:
+    def ellipse(
+        self,
+        cx: float,
+        cy: float,
+        rx: float,
+        ry: float,
+        fill: str | None,
+        outline: str | None = None,
+        width: float = 0.0,
+    ) -> None:
         self.ops.append(_Op("ellipse", np.array([(cx - rx, cy - ry), (cx + rx, cy + ry)]), fill, outline, width))
 
     def rectangle(self, x0: float, y0: float, x1: float, y1: float, fill: str) -> None:
@@ -378,8 +421,17 @@ def _fringe(style: Style, hair_style: str) -> np.ndarray:
             "short": [(0.95, -0.3), (0.65, -0.6), (0.2, -0.72), (-0.1, -0.58), (-0.55, -0.5), (-0.95, -0.3)],
             "long": [(0.95, -0.2), (0.6, -0.5), (0.1, -0.8), (-0.1, -0.8), (-0.6, -0.5), (-0.95, -0.2)],
             "bob": [(0.97, -0.2), (0.93, -0.48), (0.85, -0.5), (-0.85, -0.5), (-0.93, -0.48), (-0.97, -0.2)],
-            "spiky": [(0.95, -0.3), (0.7, -0.45), (0.5, -0.62), (0.3, -0.45), (0.05, -0.65), (-0.2, -0.45),
-                      (-0.45, -0.62), (-0.7, -0.45), (-0.95, -0.3)],
+            "spiky": [
+                (0.95, -0.3),
+                (0.7, -0.45),
+                (0.5, -0.62),
+                (0.3, -0.45),
+                (0.05, -0.65),
+                (-0.2, -0.45),
+                (-0.45, -0.62),
+                (-0.7, -0.45),
+                (-0.95, -0.3),
+            ],
             "pigtails": [(0.95, -0.3), (0.6, -0.55), (0.05, -0.6), (-0.05, -0.6), (-0.6, -0.55), (-0.95, -0.3)],
         }[hair_style]
         return np.array(points) if hair_style == "spiky" else _smooth(np.array(points))
@@ -435,8 +487,9 @@ def _side_locks(head: _Head, hair_style: str) -> list[np.ndarray]:
     end = {"long": 0.75, "bob": 0.6, "pigtails": 0.35}.get(hair_style)
     if end is None:
         return []
-    return [head.at([(side * 1.0, -0.4), (side * 1.06, 0.2), (side * 0.86, end), (side * 0.8, -0.2)])
-            for side in (-1, 1)]
+    return [
+        head.at([(side * 1.0, -0.4), (side * 1.06, 0.2), (side * 0.86, end), (side * 0.8, -0.2)]) for side in (-1, 1)
+    ]
 
 
 def _sketch_back_hair(s: _Sketch, head: _Head, style: Style, hair_style: str) -> None:
@@ -503,8 +556,12 @@ class _Eye:
 
 
 _EYE_SIZE: dict[tuple[str, str], tuple[float, float]] = {
-    ("cartoon", "round"): (0.06, 0.07), ("cartoon", "almond"): (0.075, 0.045), ("cartoon", "sleepy"): (0.065, 0.07),
-    ("anime", "round"): (0.07, 0.09), ("anime", "almond"): (0.08, 0.06), ("anime", "sleepy"): (0.075, 0.09),
+    ("cartoon", "round"): (0.06, 0.07),
+    ("cartoon", "almond"): (0.075, 0.045),
+    ("cartoon", "sleepy"): (0.065, 0.07),
+    ("anime", "round"): (0.07, 0.09),
+    ("anime", "almond"): (0.08, 0.06),
+    ("anime", "sleepy"): (0.075, 0.09),
 }
 
 
@@ -607,8 +664,9 @@ def _sketch_glasses(s: _Sketch, eyes: tuple[_Eye, _Eye], head: _Head, style: Sty
 
 
 @functools.cache
-def _sketch(style: Style, face_shape: str, hair_style: str, eye_shape: str, mouth: str,
-            glasses: str) -> tuple[_Op, ...]:
+def _sketch(
+    style: Style, face_shape: str, hair_style: str, eye_shape: str, mouth: str, glasses: str
+) -> tuple[_Op, ...]:
     """Every drawing call of a face, back to front. Depends only on the attributes that shape the drawing."""
     s = _Sketch()
     head = _HEADS[style, face_shape]
@@ -644,8 +702,9 @@ def _check(style: str, size: int) -> tuple[Style, int]:
     if style not in STYLES:
         raise ConfigError(f"unknown toon style {style!r}; choose one of: {', '.join(STYLES)}")
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or int(size) not in SIZES:
-        raise ConfigError(f"toon image size must be a power of two from 16 to 512 ({', '.join(map(str, SIZES))}), "
-                          f"got {size!r}")
+        raise ConfigError(
+            f"toon image size must be a power of two from 16 to 512 ({', '.join(map(str, SIZES))}), got {size!r}"
+        )
     return cast(Style, style), int(size)
 
 
@@ -669,8 +728,9 @@ def render(record: FaceRecord, style: str = "cartoon", size: int = 64) -> np.nda
     return np.array(_render(record, *_check(style, size)))
 
 
-def render_many(records: Sequence[FaceRecord], style: str, size: int,
-                progress: Callable[[int], None] | None = None) -> np.ndarray:
+def render_many(
+    records: Sequence[FaceRecord], style: str, size: int, progress: Callable[[int], None] | None = None
+) -> np.ndarray:
     """Render ``records`` into an ``(N, size, size, 3)`` uint8 array; ``progress(done)`` is called now and then
     (every 256 faces and after the last)."""
     checked_style, size = _check(style, size)

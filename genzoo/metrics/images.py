@@ -60,4 +60,4 @@ def fresh_render(images: ImageSet, n: int) -> np.ndarray | None:
     if not is_toon(images):
         return None
     style, size = images.domain, images.size
-    return render_set(style, n, stream_seed(0, f"{REFERENCE_STREAM}/{style}"), size, "reference").images
+    return render_set(style, n, stream_seed(0, f"{REFERENCE_STREAM}/{style}"), size, "reference").images[:]

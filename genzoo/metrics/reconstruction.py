@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from genzoo.data.core import ImageSet
@@ -18,4 +19,4 @@ def heldout_mse(model: GenerativeModel, heldout: ImageSet, batch_size: int = 256
         x = image_tensor(images[i : i + batch_size], model.device)
         recon = model.reconstruct(x)
         total += float((recon.float() - x).square().sum())
-    return total / images.size
+    return total / (len(images) * float(np.prod(images.shape[1:])))

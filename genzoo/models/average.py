@@ -72,13 +72,16 @@ class WeightAverage:
 
     @contextmanager
     def applied(self, model: GenerativeModel) -> Iterator[None]:
-        """The model with the averaged weights inside the block (previews), its trained weights again after it."""
+        """The model with the averaged weights inside the block (previews, a finished run's pictures and metrics),
+        its trained weights again after it."""
         trained = {k: v.detach().clone() for k, v in model.state_dict().items()}
         apply_average(model, self.state_dict())
+        model.weights = "average"
         try:
             yield
         finally:
             model.load_state_dict(trained)
+            model.weights = "raw"
 
 
 def apply_average(model: GenerativeModel, tensors: Mapping[str, Tensor]) -> None:

@@ -35,7 +35,7 @@ from genzoo.devices import precision_name, resolve_device, resolve_precision, se
 from genzoo.errors import GenzooError
 from genzoo.images import save_grid
 from genzoo.io import atomic_write, write_json
-from genzoo.models.average import WeightAverage, apply_average
+from genzoo.models.average import WeightAverage
 from genzoo.models.base import Batch, GenerativeModel, StepContext
 from genzoo.progress import TrainProgress
 from genzoo.registry import models
@@ -70,9 +70,12 @@ class TrainResult:
     main: bool = True
     """False on the processes other than rank 0 under torchrun, which write nothing (no summary to read)."""
     model: GenerativeModel | None = None
-    """The trained model, in eval mode."""
+    """The trained model, in eval mode, with its trained weights (``genzoo.load(run_dir)`` gives it with the moving
+    average of its weights where it keeps one: see ``average``)."""
     data: Domains | None = None
     """The data it was trained on (its held-out images are what a run's pictures and metrics show)."""
+    average: WeightAverage | None = None
+    """The moving average of the model's weights, for a model that keeps one (``with average.applied(model):``)."""
 
 
 class Trainer:
@@ -144,11 +147,16 @@ class Trainer:
         }
         if self.world.main:
             self._finish(session, total, timing, last)
-        if session.average is not None:  # the model handed back is what genzoo.load gives: the averaged one
-            apply_average(model, session.average.state_dict())
-            model.weights = "average"
         return TrainResult(
-            self.dir.path, total, timing["seconds"], timing["images_per_second"], last, self.world.main, model, data
+            self.dir.path,
+            total,
+            timing["seconds"],
+            timing["images_per_second"],
+            last,
+            self.world.main,
+            model,
+            data,
+            session.average,
         )
 
     def _train(
@@ -262,7 +270,8 @@ class Trainer:
         if split is None:
             return None
         w = self.world
-        return BatchStream(split.train, self.run.train.batch_size, seed, self.device, w.rank, w.size)
+        augment = self.run.data.augment
+        return BatchStream(split.train, self.run.train.batch_size, seed, self.device, w.rank, w.size, augment)
 
     def _total_steps(self, stream: BatchStream) -> int:
         t = self.run.train
