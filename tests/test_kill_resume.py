@@ -24,12 +24,14 @@ FAMILIES = {
     "cyclegan-resnet": ["image_size=32", "width=4", "disc_width=4", "n_blocks=1", "pool_size=6", "batch_size=4"],
     "dcgan": ["image_size=16", "width=8", "latent_dim=8", "batch_size=16"],
     "acgan": ["image_size=16", "width=8", "latent_dim=8", "batch_size=16"],
-}
+    "cut": ["image_size=32", "width=4", "disc_width=4", "n_blocks=2", "nce_patches=16", "nce_dim=8", "batch_size=4",
+            "ema=0.9"],
+}  # fmt: skip
 
 
 def _command(name: str, out: Path) -> list[str]:
     options = [a for o in COMMON + FAMILIES[name] for a in ("--set", o)]
-    to = ["--to", "anime"] if name.startswith("cyclegan") else []
+    to = ["--to", "anime"] if name.startswith(("cyclegan", "cut")) else []
     return [sys.executable, "-m", "genzoo", "train", name, "--data", "cartoon", *to, "--steps", str(STEPS), "-q",
             "--out", str(out), *options]  # fmt: skip
 

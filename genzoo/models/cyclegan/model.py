@@ -14,7 +14,7 @@ convolution biases only with instance norm, reflection padding in the ResNet, N(
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, cast
 
 import torch
@@ -22,7 +22,8 @@ from torch import Tensor, nn
 
 from genzoo.errors import CapabilityError
 from genzoo.models.base import Batch, GenerativeModel, StepContext
-from genzoo.models.cyclegan import CycleGANConfig, Norm, ResnetCycleGANConfig, UnetCycleGANConfig
+from genzoo.models.cyclegan import CycleGANConfig, UnetCycleGANConfig
+from genzoo.models.translator import Norm, ResnetGeneratorConfig, TranslatorConfig
 from genzoo.registry import get_loss
 
 CHANNELS = 3
@@ -95,7 +96,7 @@ class ResidualBlock(nn.Module):
 class ResnetGenerator(nn.Module):
     """7×7 stem, two stride-2 downsamplings, ``n_blocks`` residual blocks at ¼ size, two upsamplings, 7×7 head, tanh."""
 
-    def __init__(self, config: ResnetCycleGANConfig) -> None:
+    def __init__(self, config: ResnetGeneratorConfig) -> None:
         super().__init__()
         w, norm = config.width, config.norm
         self.stem = nn.Sequential(
@@ -181,7 +182,7 @@ class PatchDiscriminator(nn.Module):
     """PatchGAN: ``disc_layers`` stride-2 4×4 convolutions, one stride-1, then a 1-channel map of patch logits.
     The layout (``model.N``) is the reference's ``NLayerDiscriminator``."""
 
-    def __init__(self, config: CycleGANConfig) -> None:
+    def __init__(self, config: TranslatorConfig) -> None:
         super().__init__()
         w, n, norm = config.disc_width, config.disc_layers, config.norm
         bias = conv_bias(norm)
@@ -287,23 +288,27 @@ def l1(a: Tensor, b: Tensor) -> Tensor:
 # ---- the model ----------------------------------------------------------------------------------------------------
 
 
-class CycleGAN(GenerativeModel):
-    """Two generators (``G_AB``, ``G_BA``) and two PatchGAN discriminators (``D_A``, ``D_B``) trained together."""
+class Translator(GenerativeModel):
+    """What every translator shares: two generators, ``G_AB`` (domain A into B) and ``G_BA``, and two PatchGAN
+    discriminators, ``D_A`` and ``D_B``; choosing the generator for a target domain, translating, the optimisers
+    (``G`` for the generators and any other trained head, ``D`` for the discriminators), the learning rate held and
+    then decayed linearly, and the moving average of the generators' weights. Families add their training step."""
 
-    config: CycleGANConfig
+    config: TranslatorConfig
     pixel_range = "symmetric"
+    averaged = ("G_AB", "G_BA")
 
-    def __init__(self, config: CycleGANConfig, make_generator: Callable[[], nn.Module]) -> None:
+    def __init__(self, config: TranslatorConfig, make_generator: Callable[[], nn.Module]) -> None:
         super().__init__(config)
         self.G_AB = make_generator()
         self.G_BA = make_generator()
         self.D_A = PatchDiscriminator(config)
         self.D_B = PatchDiscriminator(config)
-        init_weights(self, config.init_std)
-        seed_a, seed_b = torch.randint(2**62, (2,)).tolist()
-        self.pool_A = ImagePool(config.pool_size, seed_a)
-        self.pool_B = ImagePool(config.pool_size, seed_b)
         self.gan_loss = cast(GanLossFn, get_loss(config.gan_loss, "gan"))
+
+    @property
+    def average_decay(self) -> float:
+        return self.config.ema
 
     # ---- domains ---------------------------------------------------------------------------------------------------
 
@@ -357,14 +362,17 @@ class CycleGAN(GenerativeModel):
 
     # ---- training protocol -----------------------------------------------------------------------------------------
 
+    def trained_by_g(self) -> Iterator[nn.Parameter]:
+        """The parameters the ``G`` optimiser trains: both generators (and any head a family adds)."""
+        return itertools.chain(self.G_AB.parameters(), self.G_BA.parameters())
+
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         c = self.config
         betas = (c.beta1, c.beta2)
-        generators = itertools.chain(self.G_AB.parameters(), self.G_BA.parameters())
         discriminators = itertools.chain(self.D_A.parameters(), self.D_B.parameters())
         fused = self.device.type in {"cpu", "cuda"}  # one kernel for all parameters: much faster than a loop
         return {
-            "G": torch.optim.Adam(generators, lr=c.lr, betas=betas, fused=fused),
+            "G": torch.optim.Adam(self.trained_by_g(), lr=c.lr, betas=betas, fused=fused),
             "D": torch.optim.Adam(discriminators, lr=c.lr, betas=betas, fused=fused),
         }
 
@@ -375,6 +383,24 @@ class CycleGAN(GenerativeModel):
             k: torch.optim.lr_scheduler.LambdaLR(o, linear_decay(total_steps, self.config.decay_start))
             for k, o in optimizers.items()
         }
+
+    def _adversarial_d(self, d: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
+        """½ (the discriminator's loss on real images + on (detached) fakes)."""
+        return 0.5 * (self.gan_loss(d(real), True, True) + self.gan_loss(d(fake), False, True))
+
+
+class CycleGAN(Translator):
+    """A translator trained with cycle consistency (Zhu et al., 2017): ``G_BA(G_AB(a)) ≈ a`` and back, identity
+    losses, and history pools of fakes for the discriminators."""
+
+    config: CycleGANConfig
+
+    def __init__(self, config: CycleGANConfig, make_generator: Callable[[], nn.Module]) -> None:
+        super().__init__(config, make_generator)
+        init_weights(self, config.init_std)
+        seed_a, seed_b = torch.randint(2**62, (2,)).tolist()
+        self.pool_A = ImagePool(config.pool_size, seed_a)
+        self.pool_B = ImagePool(config.pool_size, seed_b)
 
     def train_step(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
         if batch.y is None:

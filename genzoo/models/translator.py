@@ -1,0 +1,89 @@
+"""What every translator's config shares (CycleGAN, CUT): the two domains, the discriminators, the optimiser and its
+schedule, the weight average. Torch-free: the families' registration modules import it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from genzoo.config import DataConfig, GanLoss, ModelConfig
+from genzoo.errors import ConfigError
+
+Norm = Literal["instance", "batch", "none"]
+
+TO_HINT = (
+    "A translator translates between two domains: name the second with --to, e.g. "
+    "`genzoo train {name} --data cartoon --to anime`, or two image folders: `--data DIR_A --to DIR_B` "
+    "(Python: genzoo.train(..., to='anime'))."
+)
+
+
+class TranslatorConfig(ModelConfig):
+    """Fields shared by the translators: discriminators, losses, optimiser, schedule, and the two domains."""
+
+    min_image_size: ClassVar[int] = 32
+    model_example: ClassVar[str] = "cyclegan-resnet"  # the model name used in messages
+    domains: tuple[str, str] | None = Field(
+        None, description="Names of the domains (A, B), filled from --data and --to at training time."
+    )
+    width: int = Field(32, gt=0, description="Generator channels at full resolution (ngf; the paper uses 64).")
+    norm: Norm = Field("instance", description="Normalisation of every network: instance, batch or none.")
+    disc_width: int = Field(32, gt=0, description="Discriminator channels of the first layer (ndf; paper: 64).")
+    disc_layers: int = Field(3, ge=1, le=6, description="Stride-2 layers of the PatchGAN discriminator (paper: 3).")
+    gan_loss: GanLoss = Field("lsgan", description="Registered adversarial loss: lsgan (paper), vanilla, hinge, ….")
+    lr: float = Field(2e-4, gt=0, description="Adam learning rate of generators and discriminators.")
+    beta1: float = Field(0.5, ge=0, lt=1, description="Adam beta1.")
+    beta2: float = Field(0.999, ge=0, lt=1, description="Adam beta2.")
+    decay_start: float = Field(
+        0.5, ge=0, le=1, description="Share of the training steps after which the LR decays linearly to zero."
+    )
+    init_std: float = Field(0.02, gt=0, description="Standard deviation of the N(0, std) weight initialisation.")
+    ema: float = Field(
+        0.0, ge=0, lt=1, description="Decay of the generators' weight average that translates; 0: no average."
+    )
+
+    @model_validator(mode="after")
+    def _discriminator_fits(self) -> TranslatorConfig:
+        smallest = 2 ** (self.disc_layers + 2)
+        if self.image_size < smallest:
+            raise ValueError(
+                f"disc_layers={self.disc_layers} needs images of at least {smallest} px (image_size is "
+                f"{self.image_size}); lower disc_layers or raise image_size"
+            )
+        return self
+
+    def check_data(self, data: DataConfig) -> None:
+        """A translator needs a second domain: refuse a run without ``data.to`` before any image is loaded."""
+        if data.to is None:
+            raise ConfigError(TO_HINT.format(name=self.model_example))
+
+    def adapt_to_data(self, info: Mapping[str, Any]) -> TranslatorConfig:
+        """Fill ``domains`` with the names of the source and target data (kept when already set)."""
+        if self.domains is not None:
+            return self
+        names = list(info.get("domains") or [])
+        if len(names) != 2:
+            raise ConfigError(TO_HINT.format(name=self.model_example))
+        if names[0] == names[1]:
+            data = info.get("data") or {}
+            names = [str(data.get("name")), str(data.get("to"))]
+            if names[0] == names[1]:
+                raise ConfigError(
+                    f"--data and --to are both {names[0]!r}: a translator needs two different domains to translate "
+                    f"between."
+                )
+        return self.model_copy(update={"domains": (names[0], names[1])})
+
+
+class ResnetGeneratorConfig(TranslatorConfig):
+    """ResNet generators: 7×7 stem, two stride-2 downsamplings, ``n_blocks`` residual blocks, two upsamplings."""
+
+    n_blocks: int = Field(6, ge=0, description="Residual blocks of each generator (paper: 9 at 256 px, 6 at 128).")
+    upsample: Literal["transpose", "resize"] = Field(
+        "transpose",
+        description="transpose: stride-2 transposed convolutions (paper); resize: nearest-neighbour resize then "
+        "3×3 convolution, free of checkerboard artefacts.",
+    )
+    use_dropout: bool = Field(False, description="Dropout(0.5) in the generator (the paper's CycleGAN: off).")
