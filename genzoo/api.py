@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from genzoo.trainer import Trainer, TrainResult
 
 __all__ = [
+    "check_run",
     "compare",
     "create",
     "evaluate",
@@ -108,7 +109,7 @@ def train(
     from genzoo.trainer import Trainer
 
     if resume is not None:
-        config = _resumed_config(name, resume, data, to, config_file, overrides, out, train_options)
+        config = resumed_config(name, resume, data, to, config_file, overrides, out, train_options)
         run = RunDir(Path(resume))
         result = _fit(Trainer(config, run.path, resume=True, progress=progress), run)
     else:
@@ -125,7 +126,7 @@ def train(
     return result
 
 
-def _resumed_config(
+def resumed_config(
     name: str | None,
     resume: Path,
     data: str | None,
@@ -157,6 +158,35 @@ def _resumed_config(
     if extend:
         train_config = config.train.model_copy(update={"steps": None, **extend} if "epochs" in extend else extend)
         config = config.model_copy(update={"train": train_config})
+    return config
+
+
+def check_run(
+    name: str | None = None,
+    *,
+    data: str | None = None,
+    to: str | None = None,
+    config_file: Path | None = None,
+    overrides: Iterable[str] = (),
+    out: Path | None = None,
+    resume: Path | None = None,
+    **train_options: Any,
+) -> RunConfig:
+    """The run config ``train`` would use, checked as far as it can be without training: the model, every field,
+    the data's names, the device and the precision (``genzoo train --dry-run``). Nothing is written."""
+    from genzoo.data.loading import check_data_name
+    from genzoo.devices import resolve_device, resolve_precision
+
+    if resume is not None:
+        config = resumed_config(name, resume, data, to, config_file, overrides, out, train_options)
+    elif name is None:
+        raise GenzooError("Name the model to train, e.g. `genzoo train vae-conv --data cartoon`.")
+    else:
+        config = run_config(name, data=data, to=to, config_file=config_file, overrides=overrides, **train_options)
+    for source in (config.data.name, config.data.to):
+        if source is not None:
+            check_data_name(source)
+    resolve_precision(config.train.precision, resolve_device(config.train.device))
     return config
 
 

@@ -18,7 +18,6 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from genzoo import registry
@@ -30,7 +29,9 @@ SECTIONS = ("model", "train", "data")
 class Config(BaseModel):
     """Base of every genzoo config: unknown fields are errors, and assignments are validated."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, protected_namespaces=())
+    # defer_build: a class's validators are built when it first validates, not when genzoo imports it, so that
+    # `genzoo list` and `--help` (which import every family's config) stay quick
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, protected_namespaces=(), defer_build=True)
 
 
 def loss_field(kind: str) -> AfterValidator:
@@ -174,6 +175,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
     """A YAML, TOML or JSON config file as a dict with sections ``model``, ``train``, ``data``."""
     if not path.is_file():
         raise ConfigError(f"Config file {path} does not exist. Give the path of a YAML, TOML or JSON file.")
+    import yaml  # here, not at the top: `genzoo list` and `--help` do without it
+
     text = path.read_text(encoding="utf-8")
     suffix = path.suffix.lower()
     try:
@@ -207,6 +210,8 @@ def parse_override(text: str) -> tuple[str, Any]:
             f"Bad --set {text!r}: write key=value, for example `--set latent_dim=64`, `--set train.batch_size=32` "
             f"or `--set kl_schedule.kind=linear`."
         )
+    import yaml
+
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:

@@ -184,7 +184,7 @@ class Registry(Generic[E]):
 
     def unknown_message(self, name: str) -> str:
         known = self.names()
-        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.55)
         hint = f"Did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
         failed = [p for p in self.errors if p.name == name]
         if failed:

@@ -269,7 +269,9 @@ def test_valid_format_loads(runner: CliRunner, tmp_path: Path, tiny_run: Path, n
     path = tmp_path / name
     colour = VALID_FORMATS[name](path)
     out = tmp_path / "grid.png"
-    assert "wrote 1 inputs" in cli_ok(runner, "reconstruct", str(tiny_run), str(path), "--out", str(out))
+    assert "wrote 1 input and its reconstruction to" in cli_ok(
+        runner, "reconstruct", str(tiny_run), str(path), "--out", str(out)
+    )
     tile = input_tile(out)  # what the model was given, as the user sees it in the grid
     assert np.abs(tile.astype(int) - load_image(path, 16).astype(int)).max() <= 1
     if name == "exif-rotated.jpg":  # a wide red-over-blue picture, turned upright: red right, blue left

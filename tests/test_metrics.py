@@ -383,3 +383,33 @@ def test_the_training_summary_skips_the_judge_when_it_is_not_cached(
     assert heldout["judge"] is None and "fd" not in heldout and heldout["heldout_mse"] > 0
     assert "genzoo eval" in heldout["not_applicable"]["judge"]
     assert genzoo.judge.cached_judge() is None  # and training did not train it
+
+
+# ---- the kernel distance -----------------------------------------------------------------------------------------
+
+
+def test_kid_is_unbiased_where_fd_reads_backwards() -> None:
+    """Two samples of one distribution: on 300 images the Fréchet distance of the halves (150 each) comes out far
+    above that of the whole set against another 300, as if real images were worse than a model that draws the same
+    faces; KID stays at zero (within its spread) for both, and is clearly positive once the distributions differ."""
+    from genzoo.metrics.kernel import kernel_distance
+
+    rng = np.random.default_rng(0)
+    real, model = rng.normal(size=(300, 32)), rng.normal(size=(300, 32))
+    fd_model, fd_halves = feature_distance(model, real), feature_distance(real[:150], real[150:])
+    assert fd_halves > 1.5 * fd_model
+    kid, spread = kernel_distance(model, real)
+    kid_halves, spread_halves = kernel_distance(real[:150], real[150:])
+    assert abs(kid) < 3 * spread + 1e-3 and abs(kid_halves) < 3 * spread_halves + 1e-3 and spread > 0
+    shifted, shifted_spread = kernel_distance(model + 0.5, real)
+    assert shifted > kid + 10 * shifted_spread
+    assert kernel_distance(model, real) == kernel_distance(model, real)  # seeded subsets: the same value again
+
+
+def test_a_small_set_gets_a_note_and_kid(runner: CliRunner, tmp_path: Path) -> None:
+    folder = _folder(tmp_path / "blobs")
+    run = genzoo.train("vae-conv", data=str(folder), overrides=TINY, steps=2, out=tmp_path / "run").run_dir
+    result = eval_json(runner, run)
+    assert result["kid_std"] >= 0 and "kid_real" in result
+    assert any("biased upwards" in note and "compare kid" in note for note in result["notes"])
+    assert "note:" in cli_ok(runner, "eval", str(run)) and "±" in cli_ok(runner, "eval", str(run))

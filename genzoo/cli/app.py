@@ -9,6 +9,7 @@ import errno
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -16,8 +17,10 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
+from genzoo import api
 from genzoo._version import __version__
 from genzoo.errors import GenzooError, disk_full
+from genzoo.registry import models
 
 console = Console()
 err_console = Console(stderr=True)
@@ -87,6 +90,17 @@ def _root(
     ] = False,
 ) -> None:
     """genzoo command line."""
+
+
+def resolved(source: str) -> str:
+    """The weights a SOURCE argument names: itself, unless it is a model name, which stands for the newest finished
+    run of that model; that run is then named on stderr (one dim line), so that it is never a guess."""
+    if source not in models or Path(source).exists():
+        return source
+    header = api.info(source)
+    run = header.path.parent if header.path.name == "model.safetensors" else header.path
+    err_console.print(f"[dim]using {escape(str(run))}, the newest finished {escape(source)} run[/]", highlight=False)
+    return str(header.path)
 
 
 def print_json(payload: Any) -> None:

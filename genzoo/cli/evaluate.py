@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from genzoo import api
-from genzoo.cli.app import GenzooGroup, app, console, print_json
+from genzoo.cli.app import GenzooGroup, app, console, print_json, resolved
 from genzoo.cli.completion import complete_sources
 from genzoo.errors import GenzooError
 from genzoo.registry import models
@@ -42,7 +43,7 @@ def eval_command(
     and conditional accuracy of samples; style, attribute preservation and paired error of translations. The judge
     network is trained once, on first use. Every metric is shown beside its value on real images.
     """
-    result = api.evaluate(source, n=n, seed=seed, average=not raw_weights)
+    result = api.evaluate(resolved(source), n=n, seed=seed, average=not raw_weights)
     if as_json:
         print_json(result)
         return
@@ -54,6 +55,8 @@ def eval_command(
         for key, value, reference in rows:
             table.add_row(key, format_value(value), "" if reference is None else format_value(reference))
         console.print(table)
+    for note in result.get("notes", []):
+        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
     for key, reason in result.get("not_applicable", {}).items():
         console.print(f"[dim]n/a[/] {key}: {reason}", highlight=False)
 

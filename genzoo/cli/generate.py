@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from genzoo import api
-from genzoo.cli.app import app, console
+from genzoo.cli.app import app, console, resolved
 from genzoo.cli.completion import complete_sources
 from genzoo.errors import GenzooError
 
@@ -66,7 +67,7 @@ def sample(
         raise GenzooError("Give --pairs or --interpolate, not both.")
     conditions = _parse_attrs(attr or [])
     api.require(source, "sample")
-    model = api.load(source, device=device, average=not raw_weights)
+    model = api.load(resolved(source), device=device, average=not raw_weights)
     if pairs is not None:
         rows, names = sampling.attribute_pairs(model, pairs, n, seed, conditions)
         save_grid(list(rows), out)
@@ -105,11 +106,14 @@ def reconstruct(
     from genzoo.images import save_grid
 
     api.require(source, "reconstruct")
-    model = api.load(source, device=device, average=not raw_weights)
+    model = api.load(resolved(source), device=device, average=not raw_weights)
     x = api.load_inputs(model, images or [], n)
     recon = model.reconstruct(x.to(model.device))
     rows = []
     for i in range(0, len(x), 8):
         rows += [x[i : i + 8], recon[i : i + 8]]
     save_grid(rows, out)
-    console.print(f"wrote {len(x)} inputs and reconstructions to {out}")
+    pictures = f"{len(x)} input{'s' if len(x) != 1 else ''} and {'their' if len(x) != 1 else 'its'} reconstruction"
+    console.print(
+        f"wrote {pictures}{'s' if len(x) != 1 else ''} to {escape(str(out))}", highlight=False, soft_wrap=True
+    )

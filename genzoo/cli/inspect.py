@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from genzoo import api
 from genzoo.cli.app import app, console, err_console, print_json
 from genzoo.cli.completion import complete_sources
 from genzoo.errors import GenzooError
-from genzoo.registry import DatasetEntry, LossEntry, ModelEntry, datasets, losses, models
+from genzoo.registry import BUILTIN, DatasetEntry, LossEntry, ModelEntry, datasets, losses, models
 from genzoo.runs import finished_runs
 
 
@@ -28,18 +30,62 @@ def list_command(
     if kind not in registries:
         raise GenzooError(f"--kind {kind!r} is not one of {', '.join(registries)}.")
     entries = registries[kind].entries(pattern)
-    rows = [_entry_row(e) for e in entries]
     if as_json:
-        print_json(rows)
+        print_json([_entry_row(e) for e in entries])
     else:
-        table = Table(title=f"genzoo {kind}" + (f" matching {pattern!r}" if pattern else ""))
-        for column in rows[0] if rows else ["name"]:
-            table.add_column(column)
-        for row in rows:
-            table.add_row(*[str(v) for v in row.values()])
-        console.print(table)
+        title = f"genzoo {kind}" + (f" matching {pattern!r}" if pattern else "")
+        console.print(entry_table(entries, title, console.width))
     for problem in registries[kind].errors:
         err_console.print(f"[yellow]plugin {problem.name!r} from {problem.distribution} skipped:[/] {problem.error}")
+
+
+def summary(description: str) -> str:
+    """The first clause of a description: up to its first colon or semicolon outside brackets, without a final
+    full stop."""
+    depth = 0
+    for i, char in enumerate(description):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and char in ":;" and description[i + 1 : i + 2] == " ":
+            return description[:i]
+    return description.rstrip(".")
+
+
+def shorten(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters, ending in an ellipsis when cut."""
+    return text if len(text) <= width else text[: max(0, width - 1)].rstrip() + "…"
+
+
+def entry_table(entries: Sequence[ModelEntry | LossEntry | DatasetEntry], title: str, width: int) -> Table:
+    """Registry entries as a table for a terminal ``width`` characters wide: names, families, capabilities and kinds
+    are never cut; the one-line summary is shortened to the room left; the source gets a column only when a plugin
+    provides some entry."""
+    plugins = any(e.source != BUILTIN for e in entries)
+    rows = []
+    for e in entries:
+        cells = [e.name]
+        if isinstance(e, ModelEntry):
+            cells += [e.family, ",".join(sorted(e.capabilities))]
+        if isinstance(e, LossEntry):
+            cells.append(e.kind)
+        rows.append((cells, summary(e.description), e.source))
+    headers = ["name"]
+    if entries and isinstance(entries[0], ModelEntry):
+        headers += ["family", "capabilities"]
+    if entries and isinstance(entries[0], LossEntry):
+        headers.append("kind")
+    widths = [max(len(h), *(len(cells[i]) for cells, _, _ in rows)) for i, h in enumerate(headers)]
+    source = max((len(r[2]) for r in rows), default=0) if plugins else 0
+    room = width - sum(widths) - 3 * (len(widths) + 1 + bool(plugins)) - source  # 3 a column: padding, rule
+    caption = "`genzoo info NAME` shows the full description"
+    table = Table(title=title, caption=caption if plugins else f"all {BUILTIN}; {caption}", box=box.SIMPLE_HEAD)
+    for header, w in zip(headers, widths, strict=True):
+        table.add_column(header, no_wrap=True, min_width=w)
+    table.add_column("summary", no_wrap=True)
+    if plugins:
+        table.add_column("source", no_wrap=True)
+    for cells, text, origin in rows:
+        table.add_row(*cells, shorten(text, max(room, 8)), *([origin] if plugins else []))
+    return table
 
 
 def _entry_row(entry: ModelEntry | LossEntry | DatasetEntry) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from genzoo import api
-from genzoo.cli.app import app, console, print_json
+from genzoo.cli.app import app, console, print_json, resolved
 from genzoo.report.compare import display
 
 
@@ -28,7 +28,7 @@ def latent(
     device: Annotated[str, typer.Option(help="cpu, auto, cuda, cuda:N or mps.")] = "cpu",
 ) -> None:
     """Encode held-out images and plot their latent codes in 2-D, coloured by an attribute (models that encode)."""
-    result = api.latent_map(source, color_by, out=out, n=n, seed=seed, method=method, device=device)
+    result = api.latent_map(resolved(source), color_by, out=out, n=n, seed=seed, method=method, device=device)
     coloured = f", coloured by {color_by}" if color_by else ""
     console.print(f"wrote a latent map of {len(result.points)} held-out images{coloured} to {out}")
     if result.summary:

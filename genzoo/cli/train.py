@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from genzoo import api
-from genzoo.cli.app import app, console
+from genzoo.cli.app import app, console, err_console, print_json
 from genzoo.cli.completion import complete_data, complete_models
 
 
@@ -47,6 +48,9 @@ def train(
         list[str] | None,
         typer.Option("--log", help="Also log to: tensorboard (RUN/tensorboard/; needs genzoo[tensorboard])."),
     ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check the options and print the run's configuration; train nothing.")
+    ] = False,
 ) -> None:
     """Train a model; the run directory gets config, metrics, previews, checkpoints and final weights.
 
@@ -54,26 +58,36 @@ def train(
     """
     if strict:
         overrides = [*(overrides or []), "data.strict=true"]
-    result = api.train(
-        name,
-        data=data,
-        to=to,
-        config_file=config,
-        overrides=overrides or (),
-        out=out,
-        resume=resume,
-        progress=not quiet,
-        steps=steps,
-        epochs=epochs,
-        device=device,
-        seed=seed,
-        log=log,
-    )
+    options = {"data": data, "to": to, "config_file": config, "overrides": overrides or (), "out": out}
+    train_options = {"steps": steps, "epochs": epochs, "device": device, "seed": seed, "log": log}
+    if dry_run:
+        checked = api.check_run(name, resume=resume, **options, **train_options)
+        print_json(checked.to_json())
+        err_console.print("[dim]configuration valid; nothing was trained (--dry-run)[/]", highlight=False)
+        return
+    result = api.train(name, resume=resume, progress=not quiet, **options, **train_options)
     if not result.main:  # under torchrun, rank 0 reports
         return
     summary = json.loads((result.run_dir / "summary.json").read_text())
-    metrics = ", ".join(f"{k} {v:.4g}" for k, v in summary.get("heldout", {}).items() if isinstance(v, float))
+    metrics = heldout_line(summary.get("heldout") or {})
     console.print(
         f"[bold green]done[/] {result.steps} steps in {result.seconds:.0f} s ({result.images_per_second:.0f} img/s)"
-        f"{'; held-out ' + metrics if metrics else ''}\nrun: {result.run_dir}"
+        f"{'; held-out ' + escape(metrics) if metrics else ''}",
+        highlight=False,
     )
+    console.print(f"run: {escape(str(result.run_dir))}", highlight=False, soft_wrap=True)
+
+
+SHOWN_PER_DIRECTION = ("fd", "paired_l1", "style_share")
+"""A translator's held-out metrics the ``done`` line shows for each direction (``genzoo eval`` shows them all)."""
+
+
+def heldout_line(heldout: dict[str, Any]) -> str:
+    """The held-out metrics of a run's ``summary.json`` in one line: every number of a sampler or an autoencoder,
+    and for a translator the main ones of each direction."""
+    parts = [f"{k} {v:.4g}" for k, v in heldout.items() if isinstance(v, float)]
+    for direction, values in (heldout.get("translation") or {}).items():
+        shown = [f"{k} {values[k]:.4g}" for k in SHOWN_PER_DIRECTION if isinstance(values.get(k), float)]
+        if shown:
+            parts.append(f"{direction}: {' '.join(shown)}")
+    return ", ".join(parts)

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from genzoo import api
-from genzoo.cli.app import app, console
+from genzoo.cli.app import app, console, resolved
 from genzoo.cli.completion import complete_domains, complete_sources, complete_translators
 
 
@@ -54,7 +54,7 @@ def translate(
     from genzoo.translation import translate_files
 
     written = translate_files(
-        source, images, to, out=out, keep_size=keep_size, grid=grid, device=device, average=not raw_weights
+        resolved(source), images, to, out=out, keep_size=keep_size, grid=grid, device=device, average=not raw_weights
     )
     where = written[0] if len(written) == 1 else written[0].parent
     console.print(f"translated {len(written)} image{'s' if len(written) != 1 else ''} to {to}: {where}")

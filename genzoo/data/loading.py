@@ -61,6 +61,27 @@ def load_data(
     )
 
 
+def check_data_name(name: str) -> None:
+    """Refuse, as ``load_data`` would, a data name that is neither registered, nor ``hf:…``, nor an existing
+    folder, without loading anything."""
+    if name in datasets:
+        return
+    if hub.is_hub(name):
+        hub.HubName.parse(name)
+        return
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return
+    if path.exists():
+        raise DataError(f"'{name}' is a file, not a folder. Pass the folder that contains your images.")
+    if os.sep in name or name.startswith("."):
+        raise DataError(f"The image folder '{name}' does not exist. Check the path for typos.")
+    raise DataError(
+        datasets.unknown_message(name).replace("`genzoo list`", "`genzoo data list`")
+        + " A folder of images works too (give its path), and a Hugging Face data set (hf:NAME)."
+    )
+
+
 def load_domains(config: DataConfig, image_size: int, progress: Progress | None = None) -> Domains:
     """The source data set of ``config`` and, when ``config.to`` names one, the target data set, at ``image_size``."""
     source = load_data(config, image_size, progress=progress)

@@ -13,6 +13,7 @@ class Section:
     values: dict[str, Any] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     prefix: str = ""
+    notes: list[str] = field(default_factory=list)
 
     def put(self, key: str, value: Any) -> None:
         self.values[key] = value
@@ -23,12 +24,18 @@ class Section:
             self.values[key] = None
             self.skipped[self.prefix + key] = reason
 
+    def note(self, text: str) -> None:
+        """A caution about how to read the values (shared by all sections; each text once)."""
+        if text not in self.notes:
+            self.notes.append(text)
+
     def section(self, key: str) -> Section:
         """A nested section under ``key``."""
-        sub = Section({}, self.skipped, f"{self.prefix}{key}.")
+        sub = Section({}, self.skipped, f"{self.prefix}{key}.", self.notes)
         self.values[key] = sub.values
         return sub
 
     def result(self) -> dict[str, Any]:
-        """The values and ``not_applicable``: dotted key → why that value is None (empty when all applied)."""
-        return {**self.values, "not_applicable": dict(self.skipped)}
+        """The values, ``not_applicable`` (dotted key → why that value is None; empty when all applied) and
+        ``notes`` (cautions about reading them)."""
+        return {**self.values, "not_applicable": dict(self.skipped), "notes": list(self.notes)}

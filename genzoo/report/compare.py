@@ -21,7 +21,7 @@ from genzoo.config import RunConfig
 from genzoo.errors import GenzooError
 from genzoo.runs import EVAL_FILE, RunDir
 
-NOT_METRICS = frozenset({"model", "checkpoint"})
+NOT_METRICS = frozenset({"model", "checkpoint", "notes"})
 """Keys of an evaluation that identify the model rather than measure it."""
 TRAINING_FACTS = ("seconds", "images_per_second", "final_losses")
 """What ``summary.json`` adds to every run's metrics, after the evaluation."""

@@ -4,24 +4,47 @@ for the model and one per translation direction."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-HIDDEN = frozenset({"model", "checkpoint", "not_applicable"})
+HIDDEN = frozenset({"model", "checkpoint", "not_applicable", "notes"})
 
 Row = tuple[str, Any, Any]
 """(dotted key, value, value on real images or None)."""
 
 
+@dataclass(frozen=True)
+class Spread:
+    """A value with its standard deviation (KID over subsets), shown as ``mean ± std``."""
+
+    mean: float
+    std: float
+
+    def __str__(self) -> str:
+        return f"{self.mean:.4g} ± {self.std:.2g}"
+
+
+def _folded(values: Mapping[str, Any], key: str) -> bool:
+    """Whether ``key`` is shown in another key's row: ``X_real`` beside ``X``, ``X_std`` after ``X``."""
+    return any(key.endswith(suffix) and key.removesuffix(suffix) in values for suffix in ("_real", "_std"))
+
+
+def _with_spread(values: Mapping[str, Any], key: str) -> Any:
+    value, std = values.get(key), values.get(f"{key}_std")
+    return Spread(value, std) if isinstance(value, float) and isinstance(std, float) else value
+
+
 def rows(result: Mapping[str, Any]) -> list[Row]:
-    """Every metric as a row; ``X_real`` keys fold into ``X``'s row and nested dicts (directions, per-attribute
-    values) unfold into dotted keys."""
+    """Every metric as a row; ``X_real`` keys fold into ``X``'s row, ``X_std`` into ``X`` as ``mean ± std``, and
+    nested dicts (directions, per-attribute values) unfold into dotted keys."""
     out: list[Row] = []
 
     def walk(values: Mapping[str, Any], reference: Mapping[str, Any] | None, prefix: str) -> None:
-        for key, value in values.items():
-            if (not prefix and key in HIDDEN) or (key.endswith("_real") and key.removesuffix("_real") in values):
+        for key in values:
+            if (not prefix and key in HIDDEN) or _folded(values, key):
                 continue
-            ref = reference.get(key) if reference is not None else values.get(f"{key}_real")
+            value = _with_spread(values, key)
+            ref = reference.get(key) if reference is not None else _with_spread(values, f"{key}_real")
             if isinstance(value, Mapping):
                 walk(value, ref if isinstance(ref, Mapping) else None, f"{prefix}{key}.")
             else:

@@ -264,6 +264,12 @@ class Trainer:
             )
         if w.main:
             self._write_config()
+            if start < total and self.dir.finished:  # trained further: unfinished again until its new final weights
+                self.dir.weights.unlink()
+                ui.note(
+                    f"training on from step {start} to {total}: until it finishes, {self.dir.path} is an unfinished "
+                    f"run (its weights at step {start} are in {self.dir.checkpoint_path(start).name})"
+                )
         return session, start, total
 
     def _stream(self, split: Any, seed: int) -> BatchStream | None:
