@@ -101,3 +101,12 @@ def test_info_reports_a_parameter_count(entry: ModelEntry) -> None:
     payload = json.loads(cli_ok(CliRunner(), "info", entry.name, "--json", "--parameters"))
     assert payload["num_parameters"] == sum(p.numel() for p in create(entry.name).parameters()) > 0
     assert payload["source"] == entry.source
+
+
+@pytest.mark.parametrize("entry", models.entries(), ids=lambda e: e.name)
+def test_model_fields_leave_bare_set_keys_unambiguous(entry: ModelEntry) -> None:
+    """`--set KEY=…` finds a bare key's section by name: a model field must not share it with train or data."""
+    from genzoo.config import DataConfig, TrainConfig
+
+    shared = set(entry.config.model_fields) & (set(TrainConfig.model_fields) | set(DataConfig.model_fields))
+    assert not shared, f"{entry.name}: {sorted(shared)} is also a train or data field"

@@ -44,8 +44,8 @@ class GANConfig(ModelConfig):
     ema: float = Field(
         0.999, ge=0, lt=1, description="Decay of the generator's weight average that samples; 0: no average."
     )
-    augment: list[Literal["color", "translation", "cutout"]] = Field(
-        [], description="Differentiable augmentation of the discriminator's inputs (DiffAugment), e.g. [translation]."
+    d_augment: list[Literal["color", "translation", "cutout"]] = Field(
+        [], description="Differentiable augmentation of what the discriminator sees (DiffAugment), e.g. [translation]."
     )
     r1: float = Field(
         0.0, ge=0, description="Weight (gamma) of the R1 penalty on the discriminator's gradient at reals; 0: none."

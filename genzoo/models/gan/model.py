@@ -271,8 +271,8 @@ class GAN(GenerativeModel):
         return torch.stack(losses).mean(), torch.stack(hits).mean()
 
     def _seen(self, x: Tensor) -> Tensor:
-        """What the discriminator sees of ``x``: ``x`` differentiably augmented with ``config.augment``."""
-        return diff_augment(x, self.config.augment)
+        """What the discriminator sees of ``x``: ``x`` differentiably augmented with ``config.d_augment``."""
+        return diff_augment(x, self.config.d_augment)
 
     def _discriminator_step(
         self, x: Tensor, fake: Tensor, labels: Tensor | None, ctx: StepContext
