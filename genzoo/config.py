@@ -317,7 +317,7 @@ def build_run_config(
 ) -> RunConfig:
     """The run config of model ``name`` from its defaults, a config file, CLI options and ``--set`` overrides."""
     entry = registry.models.get(name)
-    raw: dict[str, Any] = {"model": {}, "train": dict(entry.train_defaults), "data": {}}
+    raw: dict[str, Any] = {"model": {}, "train": dict(entry.train_defaults), "data": dict(entry.data_defaults)}
     if config_file is not None:
         from_file = read_config_file(config_file)
         named = from_file.pop("name", name)

@@ -227,6 +227,8 @@ class ModelEntry:
     train_defaults: dict[str, object]
     curve_groups: Mapping[str, Sequence[str]] = field(default_factory=dict)
     """Panels of ``curves.png``: a title → the logged terms drawn in it (none: one panel per term)."""
+    data_defaults: dict[str, object] = field(default_factory=dict)
+    """The model's defaults of the data section (e.g. ``{"augment": {"flip": True}}``), below every user layer."""
     source: str = BUILTIN
 
     def build(self, config: ModelConfig | None = None) -> GenerativeModel:
@@ -283,11 +285,13 @@ def register_model(
     config: type[ModelConfig],
     train_defaults: dict[str, object] | None = None,
     curve_groups: Mapping[str, Sequence[str]] | None = None,
+    data_defaults: dict[str, object] | None = None,
 ) -> Callable[[Callable[[ModelConfig], GenerativeModel]], Callable[[ModelConfig], GenerativeModel]]:
     """Decorator registering a builder ``fn(config) -> model`` under ``name``.
 
     Keep the module that holds this decorator free of torch imports (import the network module inside the builder),
-    so that ``genzoo list`` stays instant. ``curve_groups`` groups the logged terms into the panels of ``curves.png``.
+    so that ``genzoo list`` stays instant. ``train_defaults`` and ``data_defaults`` are the model's own defaults of
+    those config sections; ``curve_groups`` groups the logged terms into the panels of ``curves.png``.
     """
     unknown = set(capabilities) - set(CAPABILITIES)
     if unknown:
@@ -303,6 +307,7 @@ def register_model(
             builder,
             dict(train_defaults or {}),
             {title: list(terms) for title, terms in (curve_groups or {}).items()},
+            dict(data_defaults or {}),
             source_of(builder),
         )
         models.add(entry)

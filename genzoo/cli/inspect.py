@@ -140,6 +140,7 @@ def _model_info(name: str, as_json: bool, parameters: bool) -> None:
         **_entry_row(entry),
         "config": entry.config().model_dump(mode="json"),
         "train_defaults": entry.train_defaults,
+        "data_defaults": entry.data_defaults,
         "newest_run": str(runs[-1].path) if runs else None,
     }
     if parameters:
