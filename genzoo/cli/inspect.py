@@ -76,8 +76,10 @@ def entry_table(entries: Sequence[ModelEntry | LossEntry | DatasetEntry], title:
     widths = [max(len(h), *(len(cells[i]) for cells, _, _ in rows)) for i, h in enumerate(headers)]
     source = max((len(r[2]) for r in rows), default=0) if plugins else 0
     room = width - sum(widths) - 3 * (len(widths) + 1 + bool(plugins)) - source  # 3 a column: padding, rule
-    caption = "`genzoo info NAME` shows the full description"
-    table = Table(title=title, caption=caption if plugins else f"all {BUILTIN}; {caption}", box=box.SIMPLE_HEAD)
+    notes = [] if plugins else [f"all {BUILTIN}"]
+    if entries and isinstance(entries[0], ModelEntry):
+        notes.append("`genzoo info NAME` shows the full description")
+    table = Table(title=title, caption="; ".join(notes), box=box.SIMPLE_HEAD)
     for header, w in zip(headers, widths, strict=True):
         table.add_column(header, no_wrap=True, min_width=w)
     table.add_column("summary", no_wrap=True)

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 import PIL
 
 from genzoo.checkpoint import load_tensors, read_header, save
-from genzoo.data.builtin import renderer_hash
 from genzoo.data.core import cache_dir, cache_key
+from genzoo.data.render import renderer_hash
 from genzoo.data.toon import STYLES
 from genzoo.errors import CheckpointError
 from genzoo.judge.config import HEADS, JudgeConfig, JudgeInfo

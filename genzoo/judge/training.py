@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from genzoo.data import toon
-from genzoo.data.builtin import renderer_hash, stream_seed
+from genzoo.data.render import renderer_hash, stream_seed
 from genzoo.data.tensors import image_tensor
 from genzoo.devices import precision_name, resolve_precision
 from genzoo.judge.cache import judge_path, save_judge

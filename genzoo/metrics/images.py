@@ -12,8 +12,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from genzoo.data.builtin import render_set, stream_seed
 from genzoo.data.core import ImageSet
+from genzoo.data.render import render_set, stream_seed
 from genzoo.data.tensors import image_tensor
 from genzoo.data.toon import ATTRIBUTES, STYLES
 from genzoo.models.base import GenerativeModel
