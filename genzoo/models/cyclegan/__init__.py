@@ -18,6 +18,7 @@ from genzoo.registry import register_model
 if TYPE_CHECKING:
     from genzoo.models.cyclegan.model import CycleGAN
 
+
 class CycleGANConfig(TranslatorConfig):
     """Fields of both CycleGANs beyond a translator's: the cycle and identity losses and the history pools."""
 
