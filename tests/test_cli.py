@@ -19,10 +19,12 @@ def test_help_and_list_do_not_import_torch() -> None:
     code = (
         "import sys; from typer.testing import CliRunner; from genzoo.cli import app; r = CliRunner();"
         "assert r.invoke(app, ['--help']).exit_code == 0; assert r.invoke(app, ['list']).exit_code == 0;"
-        "assert r.invoke(app, ['info', 'vae-conv']).exit_code == 0; print('torch' in sys.modules)"
+        "assert r.invoke(app, ['info', 'vae-conv']).exit_code == 0;"
+        "assert r.invoke(app, ['data', 'list']).exit_code == 0;"
+        "print('torch' in sys.modules, 'torchvision' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.strip() == "False False"
 
 
 def test_list(runner: CliRunner) -> None:

@@ -22,6 +22,7 @@ from genzoo.data.folder import (
     Skipped,
     UnreadableImage,
     find_images,
+    image_names,
     load_folder,
     load_image,
     skipped_summary,
@@ -271,6 +272,8 @@ def test_find_images_recursive_sorted_filtered(tmp_path: Path) -> None:
     found = [path.relative_to(tmp_path).as_posix() for path in find_images(tmp_path)]
     assert found == ["a.JPG", "b.png", "sub/c.gif", "sub/deeper/d.webp", "z.BMP"]
     assert find_images(tmp_path) == find_images(tmp_path)
+    assert image_names(tmp_path) == [str(Path(name)) for name in found]  # what a cache key lists
+    assert image_names(tmp_path / "sub") == [str(Path("c.gif")), str(Path("deeper/d.webp"))]
 
 
 def test_extensions() -> None:

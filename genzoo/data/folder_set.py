@@ -25,6 +25,7 @@ from genzoo.data.folder import (
     decode_files,
     display_path,
     find_images,
+    image_names,
     load_image,
     nothing_readable_message,
     skipped_summary,
@@ -35,41 +36,44 @@ from genzoo.errors import DataError
 ATTRIBUTES_FILE = "attributes.csv"
 
 
-def _listing(root: Path, files: list[Path]) -> list[tuple[str, int, int]]:
+def _listing(root: Path, names: list[str]) -> list[tuple[str, int, int]]:
+    """``(name as hex bytes, size, mtime)`` of each file ``root/name``: what the cache key holds of a folder."""
+    top = str(root)
     out = []
-    for f in files:
+    for name in names:
+        full = os.path.join(top, name)
         try:
-            st = f.stat()
+            st = os.stat(full)
         except OSError:  # a dangling link or a link loop: listed here, then reported as unreadable
-            st = f.lstat()
-        out.append((os.fsencode(f.relative_to(root)).hex(), st.st_size, st.st_mtime_ns))
+            st = os.lstat(full)
+        out.append((os.fsencode(name).hex(), st.st_size, st.st_mtime_ns))
     return out
 
 
 def load_folder_split(root: Path, config: DataConfig, image_size: int, progress: Progress | None = None) -> Split:
     """Every readable image below ``root`` at ``image_size``; unreadable ones skipped (or fatal with ``strict``)."""
     root = root.expanduser().resolve() if root.exists() else root
-    files = find_images(root)
-    table = root / ATTRIBUTES_FILE
+    names = image_names(root)
     parts: dict[str, object] = {
         "root": str(root),
         "size": image_size,
         "strict": config.strict,
-        "files": _listing(root, files),
-        "attributes": _listing(root, [table]) if table.is_file() else None,
+        "files": _listing(root, names),
+        "attributes": _listing(root, [ATTRIBUTES_FILE]) if (root / ATTRIBUTES_FILE).is_file() else None,
     }
     path = cache_path(parts, f"folder-{image_size}px")
-    everything = read_cache(path) or _decode(root, files, image_size, config, progress, path)
+    everything = read_cache(path) or _decode(root, names, image_size, config, progress, path)
     train_idx, heldout_idx = split_heldout(len(everything), config.heldout_fraction, config.seed)
     return Split(everything.subset(train_idx), everything.subset(heldout_idx))
 
 
 def _decode(
-    root: Path, files: list[Path], size: int, config: DataConfig, progress: Progress | None, path: Path
+    root: Path, names: list[str], size: int, config: DataConfig, progress: Progress | None, path: Path
 ) -> ImageSet:
     """Decode ``files`` into the cache file ``path`` and return it, memory-mapped. The pixels go to a scratch file
     beside it first (so a folder larger than the memory decodes too); where the cache cannot be written, into
     memory."""
+    files = [root / name for name in names]
     domain = display_path(root.name or root)  # a label: shown, and stored as UTF-8 text
     report = (lambda done, total: progress(f"decoding {domain}", done, total)) if progress else None
     scratch = path.with_name(f".{path.name}.decode.tmp")
@@ -83,7 +87,7 @@ def _decode(
         failed = decode_files(
             files, size, out, strict=config.strict, progress=report, workers=config.workers, root=root
         )
-        relative = [f.relative_to(root) for f in files]
+        relative = [Path(name) for name in names]
         kept = np.array([i for i in range(len(files)) if i not in failed], dtype=np.int64)
         skipped = [Skipped(relative[i], reason) for i, reason in sorted(failed.items())]
         if not len(kept):
