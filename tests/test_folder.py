@@ -276,6 +276,18 @@ def test_find_images_recursive_sorted_filtered(tmp_path: Path) -> None:
     assert image_names(tmp_path / "sub") == [str(Path("c.gif")), str(Path("deeper/d.webp"))]
 
 
+def test_image_names_sort_part_by_part(tmp_path: Path) -> None:
+    """The order (the cache's row order and so the held-out split) is by path parts: "a/x" before "a-b" and "a.png",
+    although "-" and "." sort below "/" as characters."""
+    names = ["a/x.png", "a-b.png", "a.png", "a/b/c.png", "a0.png", "b.PNG", "a/y", "dir.png/z.png", "c.tar.png"]
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    listed = image_names(tmp_path)
+    expected = sorted((Path(n) for n in names if n != "a/y"), key=lambda path: path.parts)
+    assert listed == [str(path) for path in expected]
+
+
 def test_extensions() -> None:
     assert frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif"}) == IMAGE_EXTENSIONS
 

@@ -209,6 +209,47 @@ def read_cache(path: Path) -> ImageSet | None:
         return None
 
 
+@contextlib.contextmanager
+def decode_target(path: Path, count: int, size: int) -> Iterator[np.ndarray]:
+    """A ``(count, size, size, 3)`` uint8 array to decode a set into before it is cached at ``path``: a memory-mapped
+    scratch file beside that cache file (so a set larger than the memory decodes too), removed afterwards; or an
+    array in memory where the scratch file cannot be made."""
+    scratch = path.with_name(f".{path.name}.decode.tmp")
+    shape = (count, size, size, 3)
+    made: Path | None = scratch
+    try:
+        scratch.parent.mkdir(parents=True, exist_ok=True)
+        out: np.ndarray = np.memmap(scratch, mode="w+", dtype=np.uint8, shape=shape)
+    except OSError:
+        made, out = None, np.empty(shape, np.uint8)
+    try:
+        yield out
+    finally:
+        del out
+        if made is not None:
+            with contextlib.suppress(OSError):  # where a mapped file cannot be removed, it is overwritten next time
+                made.unlink(missing_ok=True)
+
+
+def keep_decoded(
+    path: Path,
+    out: np.ndarray,
+    kept: np.ndarray,
+    domain: str,
+    codes: np.ndarray | None,
+    schema: Mapping[str, tuple[str, ...]],
+    notes: list[str],
+) -> ImageSet:
+    """The rows ``kept`` of the decoded ``out`` (``codes``: a row of attribute codes per row of ``out``) as a set:
+    written to the cache file ``path`` and memory-mapped from it, or, where it cannot be written, in memory."""
+    with contextlib.suppress(OSError):
+        write_cache(path, out, domain, codes, schema, notes, rows=kept)
+        cached_set = read_cache(path)
+        if cached_set is not None:
+            return cached_set
+    return ImageSet(out[kept], domain, None if codes is None else codes[kept], dict(schema), notes)
+
+
 def cached(parts: Mapping[str, object], build: Callable[[], ImageSet], name: str) -> ImageSet:
     """``build()`` once, then read it back from the cache (memory-mapped) on every later call with the same
     ``parts``. A cache that cannot be written only costs time: the built set is returned as it is."""

@@ -121,10 +121,10 @@ def image_names(root: Path) -> list[str]:
     seconds."""
     root = _check_folder(root)
     errors: list[OSError] = []
-    found = [name for name in _walk_names(root, errors) if os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS]
+    found = list(_walk_images(root, errors))
     if not found:
         raise DataError(_no_images_message(root, errors))
-    found.sort(key=lambda name: name.split(os.sep))
+    found.sort(key=lambda name: name.replace(os.sep, "\0"))  # "\0" sorts below any character of a name
     return found
 
 
@@ -143,9 +143,9 @@ def _check_folder(root: Path | str) -> Path:
     return root
 
 
-def _walk_names(root: Path, errors: list[OSError]) -> Iterator[str]:
-    """Non-hidden files below ``root`` relative to it, following directory symlinks but entering each real directory
-    once."""
+def _walk_images(root: Path, errors: list[OSError]) -> Iterator[str]:
+    """Non-hidden image files below ``root`` relative to it, following directory symlinks but entering each real
+    directory once."""
     top = str(root)
     prefix = os.path.join(top, "")
     seen: set[tuple[int, int]] = {_dir_id(top)}
@@ -163,8 +163,11 @@ def _walk_names(root: Path, errors: list[OSError]) -> Iterator[str]:
                 seen.add(ident)
                 kept.append(name)
         dirnames[:] = kept  # os.walk descends only into these
-        base = dirpath[len(prefix) :] if dirpath != top else ""
-        yield from (os.path.join(base, name) for name in filenames if not name.startswith("."))
+        base = dirpath[len(prefix) :] + os.sep if dirpath != top else ""
+        for name in filenames:
+            # the suffix: from the last "." (a name without one yields a single character, never an extension)
+            if not name.startswith(".") and name[name.rfind(".") :].lower() in IMAGE_EXTENSIONS:
+                yield base + name
 
 
 def _dir_id(path: Path | str) -> tuple[int, int]:

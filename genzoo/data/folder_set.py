@@ -9,7 +9,6 @@ image's path relative to the folder, one column per attribute).
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import os
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from genzoo.config import DataConfig
-from genzoo.data.core import ImageSet, Progress, Split, cache_path, read_cache, write_cache
+from genzoo.data.core import ImageSet, Progress, Split, cache_path, decode_target, keep_decoded, read_cache
 from genzoo.data.folder import (
     Skipped,
     UnreadableImage,
@@ -38,10 +37,10 @@ ATTRIBUTES_FILE = "attributes.csv"
 
 def _listing(root: Path, names: list[str]) -> list[tuple[str, int, int]]:
     """``(name as hex bytes, size, mtime)`` of each file ``root/name``: what the cache key holds of a folder."""
-    top = str(root)
+    head = os.path.join(str(root), "")
     out = []
     for name in names:
-        full = os.path.join(top, name)
+        full = head + name
         try:
             st = os.stat(full)
         except OSError:  # a dangling link or a link loop: listed here, then reported as unreadable
@@ -76,14 +75,7 @@ def _decode(
     files = [root / name for name in names]
     domain = display_path(root.name or root)  # a label: shown, and stored as UTF-8 text
     report = (lambda done, total: progress(f"decoding {domain}", done, total)) if progress else None
-    scratch = path.with_name(f".{path.name}.decode.tmp")
-    shape = (len(files), size, size, 3)
-    try:
-        scratch.parent.mkdir(parents=True, exist_ok=True)
-        out: np.ndarray = np.memmap(scratch, mode="w+", dtype=np.uint8, shape=shape)
-    except OSError:
-        scratch, out = None, np.empty(shape, np.uint8)  # type: ignore[assignment]
-    try:
+    with decode_target(path, len(files), size) as out:
         failed = decode_files(
             files, size, out, strict=config.strict, progress=report, workers=config.workers, root=root
         )
@@ -94,20 +86,11 @@ def _decode(
             raise DataError(nothing_readable_message(root, skipped))
         notes = [skipped_summary(skipped)] if skipped else []
         attributes, schema = _attributes(root, [relative[i] for i in kept])
-        full = np.zeros((len(files), attributes.shape[1]), np.int64) if attributes is not None else None
-        if full is not None and attributes is not None:
-            full[kept] = attributes
-        with contextlib.suppress(OSError):
-            write_cache(path, out, domain, full, schema, notes, rows=kept)
-            cached = read_cache(path)
-            if cached is not None:
-                return cached
-        rows = out[kept]
-        return ImageSet(rows, domain, attributes, schema, notes)
-    finally:
-        del out
-        if scratch is not None:
-            scratch.unlink(missing_ok=True)
+        codes = None
+        if attributes is not None:
+            codes = np.zeros((len(files), attributes.shape[1]), np.int64)
+            codes[kept] = attributes
+        return keep_decoded(path, out, kept, domain, codes, schema, notes)
 
 
 def _attributes(root: Path, relative: list[Path]) -> tuple[np.ndarray | None, dict[str, tuple[str, ...]]]:

@@ -13,7 +13,6 @@ fingerprint, split, column and image size; then split deterministically into tra
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import io
 import re
@@ -24,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from genzoo.config import DataConfig
-from genzoo.data.core import ImageSet, Progress, Split, cache_path, read_cache, write_cache
+from genzoo.data.core import ImageSet, Progress, Split, cache_path, decode_target, keep_decoded, read_cache
 from genzoo.data.folder import Skipped, UnreadableImage, decode, decode_rows, skipped_summary, split_heldout
 from genzoo.errors import DataError
 
@@ -189,14 +188,7 @@ def _decode(
 
     raw = dataset.cast_column(column, Image(decode=False)).select_columns([column])
     report = (lambda done, total: progress(f"decoding {ref.label}", done, total)) if progress else None
-    scratch = path.with_name(f".{path.name}.decode.tmp")
-    shape = (len(raw), size, size, 3)
-    try:
-        scratch.parent.mkdir(parents=True, exist_ok=True)
-        out: np.ndarray = np.memmap(scratch, mode="w+", dtype=np.uint8, shape=shape)
-    except OSError:
-        scratch, out = None, np.empty(shape, np.uint8)  # type: ignore[assignment]
-    try:
+    with decode_target(path, len(raw), size) as out:
         read = functools.partial(_read_row, raw, column, ref.label, size)
         failed = decode_rows(
             len(raw),
@@ -215,13 +207,4 @@ def _decode(
             )
         notes = [skipped_summary(skipped)] if skipped else []
         codes, schema = labels(dataset)
-        with contextlib.suppress(OSError):
-            write_cache(path, out, ref.label, codes, schema, notes, rows=kept)
-            cached = read_cache(path)
-            if cached is not None:
-                return cached
-        return ImageSet(out[kept], ref.label, None if codes is None else codes[kept], schema, notes)
-    finally:
-        del out
-        if scratch is not None:
-            scratch.unlink(missing_ok=True)
+        return keep_decoded(path, out, kept, ref.label, codes, schema, notes)
