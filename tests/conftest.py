@@ -24,12 +24,7 @@ TINY = [
     "train.precision=fp32",
 ]
 
-CG_TINY = [
-    "image_size=32",
-    "width=4",
-    "disc_width=4",
-    "n_blocks=1",
-    "pool_size=6",
+TRANSLATOR_TINY_RUN = [
     "train_size=32",
     "heldout_size=8",
     "batch_size=4",
@@ -38,6 +33,9 @@ CG_TINY = [
     "checkpoint_every=4",
     "train.precision=fp32",
 ]
+"""The data and training settings of the tiny translator runs (CycleGAN and CUT)."""
+
+CG_TINY = ["image_size=32", "width=4", "disc_width=4", "n_blocks=1", "pool_size=6", *TRANSLATOR_TINY_RUN]
 """A cyclegan-resnet that trains a step in a blink: 32 px (its smallest), width 4, one residual block."""
 
 TINY_JUDGE = JudgeConfig(

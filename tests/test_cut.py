@@ -15,7 +15,7 @@ import genzoo
 from genzoo import checkpoint
 from genzoo.checkpoint import AVERAGE_PREFIX
 from genzoo.models.cut.model import encoder_features, patch_nce
-from tests.conftest import cli_fails, cli_ok
+from tests.conftest import TRANSLATOR_TINY_RUN, cli_fails, cli_ok
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -26,13 +26,7 @@ CUT_TINY = [
     "n_blocks=2",
     "nce_patches=16",
     "nce_dim=8",
-    "train_size=32",
-    "heldout_size=8",
-    "batch_size=4",
-    "log_every=2",
-    "preview_every=4",
-    "checkpoint_every=4",
-    "train.precision=fp32",
+    *TRANSLATOR_TINY_RUN,
 ]
 
 
