@@ -108,14 +108,12 @@ def train(
     from genzoo import distributed
     from genzoo.trainer import Trainer
 
+    config = _requested_config(name, data, to, config_file, overrides, out, resume, train_options)
     if resume is not None:
-        config = resumed_config(name, resume, data, to, config_file, overrides, out, train_options)
         run = RunDir(Path(resume))
         result = _fit(Trainer(config, run.path, resume=True, progress=progress), run)
     else:
-        if name is None:
-            raise GenzooError("Name the model to train, e.g. `genzoo train vae-conv --data cartoon`.")
-        config = run_config(name, data=data, to=to, config_file=config_file, overrides=overrides, **train_options)
+        assert name is not None  # _requested_config refused a missing name
         if out is None:  # under torchrun, rank 0 names the run (the clock may tick between the processes)
             out = distributed.share(lambda: new_run_dir(name, root).path, distributed.world(config.train.device))
         run = RunDir(out)
@@ -177,17 +175,30 @@ def check_run(
     from genzoo.data.loading import check_data_name
     from genzoo.devices import resolve_device, resolve_precision
 
-    if resume is not None:
-        config = resumed_config(name, resume, data, to, config_file, overrides, out, train_options)
-    elif name is None:
-        raise GenzooError("Name the model to train, e.g. `genzoo train vae-conv --data cartoon`.")
-    else:
-        config = run_config(name, data=data, to=to, config_file=config_file, overrides=overrides, **train_options)
+    config = _requested_config(name, data, to, config_file, overrides, out, resume, train_options)
     for source in (config.data.name, config.data.to):
         if source is not None:
             check_data_name(source)
     resolve_precision(config.train.precision, resolve_device(config.train.device))
     return config
+
+
+def _requested_config(
+    name: str | None,
+    data: str | None,
+    to: str | None,
+    config_file: Path | None,
+    overrides: Iterable[str],
+    out: Path | None,
+    resume: Path | None,
+    train_options: dict[str, Any],
+) -> RunConfig:
+    """The run config that ``train`` and ``check_run`` were asked for: a resumed run's, or a new one of ``name``."""
+    if resume is not None:
+        return resumed_config(name, resume, data, to, config_file, overrides, out, train_options)
+    if name is None:
+        raise GenzooError("Name the model to train, e.g. `genzoo train vae-conv --data cartoon`.")
+    return run_config(name, data=data, to=to, config_file=config_file, overrides=overrides, **train_options)
 
 
 def _fit(trainer: Trainer, run: RunDir) -> TrainResult:
