@@ -1,0 +1,153 @@
+"""Quality against training time: every kept checkpoint of a run, measured with ``genzoo eval``'s metrics.
+
+    python benchmarks/quality_curve.py RUN [RUN ...] [--n 1000] [--seed 0] [--raw-weights]
+
+Train with checkpoints to keep, for example
+``genzoo train dcgan --data cartoon --set checkpoint_every=300 --set keep_checkpoints=100 --out runs/g``, then pass
+the run directory. Each checkpoint (and the final weights) is evaluated like ``genzoo eval FILE`` (``n`` samples or
+translations from ``seed``, the moving average of the weights where the model keeps one) and stored as
+``RUN/curve/step-NNNNNNN.json``, so that running the script again, or on a run that went on, evaluates only what is
+new. The table gives, per step, the training time the run logged up to that step (``seconds`` in
+``metrics.jsonl``: wall time of the training loop, resumed runs included, so it is only as quiet as the machine was)
+and the metrics that apply: for samplers the Fréchet distance (FD) and KID (squared judge-feature units), the
+valid share, the diversity as a share of the real faces', the attribute coverage and the held-out MSE; for
+translators, per
+direction, FD, the paired L1 against the true render, and the share of translations that keep glasses, eye colour,
+eye shape and mouth, and the lowest share among hair, skin, face shape and background. The last line is the real
+images' reference where the metric has one (for L1, the untranslated source's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import genzoo.api as api
+
+LARGE = ("hair_color", "hair_style", "skin_tone", "face_shape", "background")
+SMALL = ("glasses", "eye_color", "eye_shape", "mouth")
+
+
+def checkpoints(run: Path) -> Iterator[tuple[int, Path]]:
+    """``(step, file)`` of every kept checkpoint of ``run`` and of its final weights, by step, each step once."""
+    found: dict[int, Path] = {}
+    for path in sorted((run / "checkpoints").glob("step-*.safetensors")):
+        found[int(path.stem.split("-")[1])] = path
+    final = run / "model.safetensors"
+    if final.exists():
+        found[int(api.info(final).step)] = final
+    yield from sorted(found.items())
+
+
+def measured(step: int, path: Path, cache: Path, n: int, seed: int, average: bool) -> dict[str, Any]:
+    """``genzoo eval``'s result for ``path``, from ``cache`` when it holds one of the same ``n``, seed and weights."""
+    file = cache / f"step-{step:07d}{'' if average else '-raw'}.json"
+    if file.exists():
+        stored = json.loads(file.read_text())
+        if stored.get("n") == n and stored.get("seed") == seed:
+            return stored
+    result = api.evaluate(path, n=n, seed=seed, average=average, progress=False)
+    cache.mkdir(exist_ok=True)
+    file.write_text(json.dumps(result, indent=1))
+    return result
+
+
+def training_seconds(run: Path) -> dict[int, float]:
+    """The ``seconds`` logged at each step in ``run``'s ``metrics.jsonl`` (cumulative over resumed sessions)."""
+    out: dict[int, float] = {}
+    log = run / "metrics.jsonl"
+    for line in log.read_text().splitlines() if log.exists() else []:
+        record = json.loads(line)
+        if "step" in record and "seconds" in record:
+            out[int(record["step"])] = float(record["seconds"])
+    return out
+
+
+def share(value: Any) -> str:
+    return "—" if value is None else f"{100 * value:.0f}%"
+
+
+def number(value: Any, digits: int = 0) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
+def sampler_row(r: Mapping[str, Any], real: bool = False) -> list[str]:
+    k = "_real" if real else ""
+    div = r.get("diversity" + k)
+    ratio = None if div is None or not r.get("diversity_real") else div / r["diversity_real"]
+    kid = r.get("kid" + k)
+    return [
+        number(r.get("fd" + k), 1 if real else 0),
+        number(kid),
+        share(r.get("valid_share" + k)),
+        share(ratio),
+        share(r.get("coverage" + k)),
+        "—" if real else number(r.get("heldout_mse"), 5),
+    ]
+
+
+def direction_row(r: Mapping[str, Any], real: bool = False) -> list[str]:
+    k = "_real" if real else ""
+    kept = r.get("preservation" + k) or {}
+    large = [kept[a] for a in LARGE if a in kept]
+    return [
+        number(r.get("fd" + k), 1 if real else 0),
+        f"({number(r.get('paired_l1_source'), 3)})" if real else number(r.get("paired_l1"), 3),
+        *(share(kept.get(a)) for a in SMALL),
+        share(min(large) if large else None),
+    ]
+
+
+SAMPLER_HEAD = ["FD", "KID", "valid", "diversity", "coverage", "MSE"]
+DIRECTION_HEAD = ["FD", "L1", "glasses", "eye col", "eye shp", "mouth", "min large"]
+
+
+def columns(result: Mapping[str, Any]) -> tuple[list[str], Any]:
+    """The header and the row function for ``result``: per direction for translators, one set for samplers."""
+    directions = list(result.get("translation") or {})
+    if not directions:
+        return SAMPLER_HEAD, lambda r, real=False: sampler_row(r, real)
+    head = [f"{d.split('->')[1][:1]}:{h}" for d in directions for h in DIRECTION_HEAD]
+    return head, lambda r, real=False: [c for d in directions for c in direction_row(r["translation"][d], real)]
+
+
+def show(run: Path, rows: list[tuple[int, float | None, dict[str, Any]]]) -> None:
+    head, row = columns(rows[-1][2])
+    table = [["step", "minutes", *head]]
+    for step, seconds, result in rows:
+        table.append([str(step), "—" if seconds is None else f"{seconds / 60:.1f}", *row(result)])
+    table.append(["real", "", *row(rows[-1][2], True)])
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+    print(f"\n{run} ({rows[-1][2].get('model')}, weights: {rows[-1][2].get('weights')})")
+    directions = list(rows[-1][2].get("translation") or {})
+    if directions:
+        legend = ", ".join(f"{d.split('->')[1][:1]}: {d}" for d in directions)
+        print(f"{legend}; on the real line, L1 is the untranslated source's")
+    for line in table:
+        print("  ".join(cell.rjust(width) for cell, width in zip(line, widths, strict=True)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("runs", nargs="+", type=Path)
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--raw-weights", action="store_true", help="the raw weights, not their moving average")
+    args = parser.parse_args()
+    for run in args.runs:
+        seconds = training_seconds(run)
+        rows = [
+            (step, seconds.get(step), measured(step, path, run / "curve", args.n, args.seed, not args.raw_weights))
+            for step, path in checkpoints(run)
+        ]
+        if rows:
+            show(run, rows)
+        else:
+            print(f"\n{run}: no checkpoints or final weights")
+
+
+if __name__ == "__main__":
+    main()

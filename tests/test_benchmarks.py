@@ -1,0 +1,66 @@
+"""The benchmark scripts that produce figures in the docs: ``quality_curve.py`` on tiny runs."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from tests.conftest import CG_TINY
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def script(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_main(module: ModuleType, monkeypatch: pytest.MonkeyPatch, *args: str) -> None:
+    monkeypatch.setattr(sys, "argv", [module.__file__, *args])
+    module.main()
+
+
+def test_quality_curve_of_a_gan(
+    gan_runs: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    curve = script("quality_curve")
+    run = gan_runs["dcgan"]
+    run_main(curve, monkeypatch, str(run), "--n", "12")
+    lines = capsys.readouterr().out.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.split()[:2] == ["step", "minutes"])
+    rows = [line.split() for line in lines[head + 1 :]]
+    assert [row[0] for row in rows] == ["4", "8", "real"]  # a checkpoint at 4, the final weights at 8
+    assert float(rows[1][1]) >= 0 and rows[1][4].endswith("%")  # minutes logged; the valid share
+    stored = {p.name: json.loads(p.read_text()) for p in (run / "curve").iterdir()}
+    assert set(stored) == {"step-0000004.json", "step-0000008.json"}
+    assert all(r["n"] == 12 and r["weights"] == "average" and r["fd"] > 0 for r in stored.values())
+
+    def unexpected(*args: object, **kwargs: object) -> None:
+        raise AssertionError("evaluated again")
+
+    monkeypatch.setattr(curve.api, "evaluate", unexpected)
+    run_main(curve, monkeypatch, str(run), "--n", "12")  # from the stored results
+    assert capsys.readouterr().out.splitlines()[-3:] == lines[-3:]
+
+
+def test_quality_curve_of_a_translator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import genzoo
+
+    run = genzoo.train("cyclegan-resnet", data="cartoon", to="anime", overrides=CG_TINY, steps=4, out=tmp_path / "cg")
+    run_main(script("quality_curve"), monkeypatch, str(run.run_dir), "--n", "8", "--raw-weights")
+    out = capsys.readouterr().out
+    assert "a: cartoon->anime, c: anime->cartoon" in out and "weights: raw" in out
+    assert "a:L1" in out and "c:glasses" in out
+    last = out.splitlines()[-1].split()
+    assert last[0] == "real" and last[2].startswith("(0.")  # the untranslated source's L1
+    assert (run.run_dir / "curve" / "step-0000004-raw.json").exists()
