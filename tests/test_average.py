@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 import genzoo
 from genzoo import checkpoint
 from genzoo.checkpoint import AVERAGE_PREFIX
-from genzoo.models.average import WARMUP, WeightAverage
+from genzoo.models.average import STATISTICS_SEED, WARMUP, WeightAverage
 from tests.conftest import TINY, cli_ok
 
 
@@ -32,6 +32,34 @@ def test_the_average_follows_the_weights_with_a_rising_decay() -> None:
     assert torch.allclose(average.params[key], before + weight + (1 - weight) * (1 - 0.99))
     buffer = "generator.net.1.running_mean"
     assert torch.equal(average.buffers[buffer], model.generator.net[1].running_mean)  # buffers are copied
+
+
+def test_the_average_is_saved_with_its_own_batchnorm_statistics(gan_runs: dict[str, Path]) -> None:
+    """Saved (and drawn with), the average carries the statistics of its own weights, not of the trained ones: the
+    same as computing them again from the fixed seed; the trained model is left exactly as it was."""
+    for name in ("dcgan", "acgan"):
+        weights = checkpoint.load_tensors(gan_runs[name] / "model.safetensors")
+        means = [k for k in weights if k.startswith(AVERAGE_PREFIX) and k.endswith("running_mean")]
+        assert means, name
+        model = genzoo.load(gan_runs[name])
+        model.refresh_statistics(torch.Generator().manual_seed(STATISTICS_SEED))
+        again = model.state_dict()
+        for key in means:
+            assert torch.allclose(weights[key], again[key.removeprefix(AVERAGE_PREFIX)], atol=1e-6), key
+        trained = {k: v for k, v in weights.items() if not k.startswith(AVERAGE_PREFIX)}
+        assert any(not torch.allclose(weights[k], trained[k.removeprefix(AVERAGE_PREFIX)]) for k in means)
+
+        raw = genzoo.load(gan_runs[name], average=False).train()
+        average = WeightAverage(raw, decay=0.9)
+        average.update(raw, step=0)
+        before = {k: v.clone() for k, v in raw.state_dict().items()}
+        momenta = [m.momentum for m in raw.generator.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+        saved = average.state_dict(raw)
+        assert all(torch.equal(before[k], v) for k, v in raw.state_dict().items())
+        assert raw.generator.training and momenta == [
+            m.momentum for m in raw.generator.modules() if isinstance(m, torch.nn.BatchNorm2d)
+        ]
+        assert saved.keys() == {AVERAGE_PREFIX + k for k in (*average.params, *average.buffers)}
 
 
 def test_a_gan_run_keeps_the_average_and_loading_uses_it(gan_runs: dict[str, Path]) -> None:

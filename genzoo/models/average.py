@@ -6,6 +6,11 @@ names the submodules to average (``GenerativeModel.averaged``) and the decay (``
 Trainer updates the average after every step, saves it beside the weights in every checkpoint (tensors named
 ``average/<submodule>.<name>``) and restores it on resume; ``genzoo.load`` puts the averaged weights into the model
 (unless asked for the raw ones), so sampling, translation and evaluation use them without knowing.
+
+Running statistics (BatchNorm's) belong to the weights that collected them. Before the average is saved or drawn
+with, its statistics are computed again for the averaged weights (``GenerativeModel.refresh_statistics``, from a
+fixed seed: the "standing statistics" of Brock et al., 2019), so that a checkpoint holds weights and statistics that
+fit each other and a resumed run saves the same ones.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from genzoo.models.base import GenerativeModel
 WARMUP = 10
 """The decay starts low and rises as ``(1 + step) / (WARMUP + step)`` to ``decay``, so that the average forgets
 the random initial weights quickly."""
+STATISTICS_SEED = 0
+"""Seed of the random inputs from which the averaged weights' running statistics are computed."""
 
 
 def _named(model: GenerativeModel, module: str) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
@@ -34,8 +41,8 @@ def _named(model: GenerativeModel, module: str) -> tuple[dict[str, Tensor], dict
 
 
 class WeightAverage:
-    """The moving average of the submodules ``model.averaged``: parameters are averaged with ``decay``, buffers
-    (BatchNorm statistics) follow the trained ones."""
+    """The moving average of the submodules ``model.averaged``: parameters are averaged with ``decay``; buffers
+    (BatchNorm statistics) follow the trained ones until ``state_dict`` computes them for the averaged weights."""
 
     def __init__(self, model: GenerativeModel, decay: float) -> None:
         self.decay, self.modules = decay, tuple(model.averaged)
@@ -45,6 +52,7 @@ class WeightAverage:
             params, buffers = _named(model, module)
             self.params |= {k: v.detach().clone() for k, v in params.items()}
             self.buffers |= {k: v.detach().clone() for k, v in buffers.items()}
+        self.settled = not self.buffers  # whether the buffers are the averaged weights' own statistics
 
     @torch.no_grad()
     def update(self, model: GenerativeModel, step: int) -> None:
@@ -55,10 +63,27 @@ class WeightAverage:
             torch._foreach_lerp_([self.params[k] for k in params], [p.detach() for p in params.values()], weight)
             for k, b in buffers.items():
                 self.buffers[k].copy_(b)
+        self.settled = not self.buffers
 
-    def state_dict(self) -> dict[str, Tensor]:
-        """The averaged tensors as a checkpoint stores them (``average/…``)."""
+    def state_dict(self, model: GenerativeModel) -> dict[str, Tensor]:
+        """The averaged tensors as a checkpoint stores them (``average/…``), with the running statistics of the
+        averaged weights (computed on ``model``, whose own weights and statistics are left as they were)."""
+        if not self.settled:
+            self._refresh_statistics(model)
         return {AVERAGE_PREFIX + k: v for k, v in {**self.params, **self.buffers}.items()}
+
+    @torch.no_grad()
+    def _refresh_statistics(self, model: GenerativeModel) -> None:
+        trained = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        try:
+            apply_average(model, {AVERAGE_PREFIX + k: v for k, v in {**self.params, **self.buffers}.items()})
+            model.refresh_statistics(torch.Generator().manual_seed(STATISTICS_SEED))
+            for module in self.modules:
+                for k, b in _named(model, module)[1].items():
+                    self.buffers[k].copy_(b)
+        finally:
+            model.load_state_dict(trained)
+        self.settled = True
 
     def load_state_dict(self, tensors: Mapping[str, Tensor]) -> None:
         """Restore what ``state_dict`` returned (a resumed run)."""
@@ -69,13 +94,15 @@ class WeightAverage:
         with torch.no_grad():
             for k, v in own.items():
                 v.copy_(tensors[AVERAGE_PREFIX + k])
+        self.settled = True
 
     @contextmanager
     def applied(self, model: GenerativeModel) -> Iterator[None]:
         """The model with the averaged weights inside the block (previews, a finished run's pictures and metrics),
         its trained weights again after it."""
+        averaged = self.state_dict(model)
         trained = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        apply_average(model, self.state_dict())
+        apply_average(model, averaged)
         model.weights = "average"
         try:
             yield

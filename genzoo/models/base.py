@@ -97,6 +97,12 @@ class GenerativeModel(nn.Module):
         """Decay of the moving average of the ``averaged`` submodules' weights (0: none), usually a config field."""
         return 0.0
 
+    def refresh_statistics(self, generator: torch.Generator) -> None:
+        """Recompute the running statistics (BatchNorm's) of the ``averaged`` submodules for the weights they hold
+        now, drawing any random inputs from ``generator``. The moving average of the weights never ran with the
+        statistics the trained weights collected, so the Trainer calls this with the averaged weights in place
+        before it saves or draws with them. Default: nothing (no such statistics, e.g. instance normalisation)."""
+
     def upgrade_weights(self, weights: dict[str, Tensor]) -> dict[str, Tensor]:
         """Weights as an older genzoo saved them, renamed to what this version's model expects (default: as they
         are). Called on every checkpoint before it is loaded."""

@@ -58,7 +58,7 @@ class Checkpoints:
         ``state`` is given."""
         weights = s.model.state_dict()
         if s.average is not None:
-            weights |= s.average.state_dict()
+            weights |= s.average.state_dict(s.model)
         return checkpoint.save(
             path,
             model_name=self.run.name,

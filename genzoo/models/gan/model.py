@@ -12,7 +12,8 @@ One training step (the DCGAN recipe, with separate real and fake batches through
    for (``cls_fake``). The discriminator's parameters are frozen for this backward pass;
 4. the Trainer updates a moving average of the generator's weights (``ema``; Yazıcı et al., 2019;
    ``genzoo.models.average``). Samples come from it: it averages away much of the high-frequency noise that a GAN
-   generator's weights oscillate through.
+   generator's weights oscillate through. Its BatchNorm statistics are computed for it from fresh noise
+   (``refresh_statistics``) whenever it is saved or drawn with.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from genzoo.registry import get_loss
 BOTTOM = 4  # both networks work down to (or up from) 4×4 feature maps
 PREVIEW_COLUMNS = 8
 PREVIEW_ROWS = 10
+STATISTICS_BATCHES, STATISTICS_BATCH = 16, 64
+"""How many batches of noise, of how many, set the averaged generator's BatchNorm statistics."""
 
 
 # ---- networks ----------------------------------------------------------------------------------------------------
@@ -200,6 +203,26 @@ class GAN(GenerativeModel):
     @property
     def average_decay(self) -> float:
         return self.config.ema
+
+    @torch.no_grad()
+    def refresh_statistics(self, generator: torch.Generator) -> None:
+        """The generator's BatchNorm statistics, averaged over ``STATISTICS_BATCHES`` batches of noise (and random
+        conditions) drawn with its current weights: the averaged weights' own statistics."""
+        norms = [m for m in self.generator.modules() if isinstance(m, nn.BatchNorm2d)]
+        momenta, training = [m.momentum for m in norms], self.generator.training
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None  # a cumulative average over the batches below
+        self.generator.train()
+        try:
+            for _ in range(STATISTICS_BATCHES):
+                z = torch.randn(STATISTICS_BATCH, self.latent_dim, generator=generator).to(self.device)
+                conditions = random_conditions(self.values, STATISTICS_BATCH, generator, None)
+                self.generator(z, self.labels(conditions, STATISTICS_BATCH))
+        finally:
+            for m, momentum in zip(norms, momenta, strict=True):
+                m.momentum = momentum
+            self.generator.train(training)
 
     def upgrade_weights(self, weights: dict[str, Tensor]) -> dict[str, Tensor]:
         """Earlier GAN checkpoints keep the weight average as a submodule of the model, ``generator_ema``."""
