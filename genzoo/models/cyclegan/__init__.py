@@ -39,6 +39,13 @@ class UnetCycleGANConfig(CycleGANConfig):
     """U-Net generators: ``depth`` stride-2 levels with skip connections (the reference's unet_128/unet_256)."""
 
     model_example: ClassVar[str] = "cyclegan-unet"
+    ema: float = Field(
+        0.999,
+        ge=0,
+        lt=1,
+        description="Decay of the generators' weight average that translates; 0: no average. The U-Net's "
+        "default (measured in docs/results.md).",
+    )
     depth: int | None = Field(
         None,
         ge=2,
