@@ -51,16 +51,38 @@ def test_quality_curve_of_a_gan(
     assert capsys.readouterr().out.splitlines()[-3:] == lines[-3:]
 
 
-def test_quality_curve_of_a_translator(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.fixture(scope="module")
+def translator_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import genzoo
 
-    run = genzoo.train("cyclegan-resnet", data="cartoon", to="anime", overrides=CG_TINY, steps=4, out=tmp_path / "cg")
-    run_main(script("quality_curve"), monkeypatch, str(run.run_dir), "--n", "8", "--raw-weights")
+    out = tmp_path_factory.mktemp("bench") / "cg"
+    return genzoo.train("cyclegan-resnet", data="cartoon", to="anime", overrides=CG_TINY, steps=4, out=out).run_dir
+
+
+def test_quality_curve_of_a_translator(
+    translator_run: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_main(script("quality_curve"), monkeypatch, str(translator_run), "--n", "8", "--raw-weights")
     out = capsys.readouterr().out
     assert "a: cartoon->anime, c: anime->cartoon" in out and "weights: raw" in out
     assert "a:L1" in out and "c:glasses" in out
     last = out.splitlines()[-1].split()
     assert last[0] == "real" and last[2].startswith("(0.")  # the untranslated source's L1
-    assert (run.run_dir / "curve" / "step-0000004-raw.json").exists()
+    assert (translator_run / "curve" / "step-0000004-raw.json").exists()
+
+
+def test_cycle_noise_of_a_translator(
+    translator_run: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_main(script("cycle_noise"), monkeypatch, str(translator_run), "--n", "4", "--sigmas", "0", "0.5")
+    lines = capsys.readouterr().out.splitlines()
+    rows = {line.split("  ")[0].strip(): [float(v) for v in line.split()[-2:]] for line in lines[2:]}
+    assert set(rows) == {"cartoon -> anime -> cartoon", "anime -> cartoon -> anime"}
+    assert all(0 < clean < 1 and 0 < noisy < 1 and clean != noisy for clean, noisy in rows.values())
+
+
+def test_cycle_noise_refuses_a_model_that_does_not_translate(
+    gan_runs: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(SystemExit, match="not a translator"):
+        run_main(script("cycle_noise"), monkeypatch, str(gan_runs["dcgan"]))
