@@ -10,7 +10,8 @@ translations from ``seed``, the moving average of the weights where the model ke
 new. The table gives, per step, the training time the run logged up to that step (``seconds`` in
 ``metrics.jsonl``: wall time of the training loop, resumed runs included, so it is only as quiet as the machine was)
 and the metrics that apply: for samplers the Fréchet distance (FD) and KID (squared judge-feature units), the
-valid share, the diversity as a share of the real faces', the attribute coverage and the held-out MSE; for
+valid share, the diversity as a share of the real faces', the attribute coverage, the held-out MSE and a
+conditional model's accuracy per conditioned attribute; for
 translators, per
 direction, FD, the paired L1 against the true render, and the share of translations that keep glasses, eye colour,
 eye shape and mouth, and the lowest share among hair, skin, face shape and background. The last line is the real
@@ -109,7 +110,13 @@ def columns(result: Mapping[str, Any]) -> tuple[list[str], Any]:
     """The header and the row function for ``result``: per direction for translators, one set for samplers."""
     directions = list(result.get("translation") or {})
     if not directions:
-        return SAMPLER_HEAD, lambda r, real=False: sampler_row(r, real)
+        conditioned = list(result.get("conditional_accuracy") or {})  # a conditional sampler: accuracy per attribute
+
+        def row(r: Mapping[str, Any], real: bool = False) -> list[str]:
+            accuracy = r.get("conditional_accuracy_real" if real else "conditional_accuracy") or {}
+            return [*sampler_row(r, real), *(share(accuracy.get(a)) for a in conditioned)]
+
+        return [*SAMPLER_HEAD, *(f"acc {a}" for a in conditioned)], row
     head = [f"{d.split('->')[1][:1]}:{h}" for d in directions for h in DIRECTION_HEAD]
     return head, lambda r, real=False: [c for d in directions for c in direction_row(r["translation"][d], real)]
 

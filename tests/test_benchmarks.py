@@ -86,3 +86,12 @@ def test_cycle_noise_refuses_a_model_that_does_not_translate(
 ) -> None:
     with pytest.raises(SystemExit, match="not a translator"):
         run_main(script("cycle_noise"), monkeypatch, str(gan_runs["dcgan"]))
+
+
+def test_quality_curve_of_a_conditional_gan(
+    gan_runs: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_main(script("quality_curve"), monkeypatch, str(gan_runs["acgan"]), "--n", "12")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-4].split()[-4:] == ["acc", "hair_color", "acc", "glasses"]
+    assert all(cell.endswith("%") for cell in lines[-1].split()[-2:])  # the real images' accuracy
