@@ -27,19 +27,17 @@ from pathlib import Path
 from typing import Any
 
 import genzoo.api as api
+from genzoo.runs import RunDir
 
 LARGE = ("hair_color", "hair_style", "skin_tone", "face_shape", "background")
 SMALL = ("glasses", "eye_color", "eye_shape", "mouth")
 
 
-def checkpoints(run: Path) -> Iterator[tuple[int, Path]]:
+def checkpoints(run: RunDir) -> Iterator[tuple[int, Path]]:
     """``(step, file)`` of every kept checkpoint of ``run`` and of its final weights, by step, each step once."""
-    found: dict[int, Path] = {}
-    for path in sorted((run / "checkpoints").glob("step-*.safetensors")):
-        found[int(path.stem.split("-")[1])] = path
-    final = run / "model.safetensors"
-    if final.exists():
-        found[int(api.info(final).step)] = final
+    found = {int(path.stem.split("-")[1]): path for path in run.checkpoint_files()}
+    if run.finished:
+        found[int(api.info(run.weights).step)] = run.weights
     yield from sorted(found.items())
 
 
@@ -56,15 +54,9 @@ def measured(step: int, path: Path, cache: Path, n: int, seed: int, average: boo
     return result
 
 
-def training_seconds(run: Path) -> dict[int, float]:
+def training_seconds(run: RunDir) -> dict[int, float]:
     """The ``seconds`` logged at each step in ``run``'s ``metrics.jsonl`` (cumulative over resumed sessions)."""
-    out: dict[int, float] = {}
-    log = run / "metrics.jsonl"
-    for line in log.read_text().splitlines() if log.exists() else []:
-        record = json.loads(line)
-        if "step" in record and "seconds" in record:
-            out[int(record["step"])] = float(record["seconds"])
-    return out
+    return {int(r["step"]): float(r["seconds"]) for r in run.read_metrics() if "step" in r and "seconds" in r}
 
 
 def share(value: Any) -> str:
@@ -145,10 +137,10 @@ def main() -> None:
     parser.add_argument("--raw-weights", action="store_true", help="the raw weights, not their moving average")
     args = parser.parse_args()
     for run in args.runs:
-        seconds = training_seconds(run)
+        seconds = training_seconds(RunDir(run))
         rows = [
             (step, seconds.get(step), measured(step, path, run / "curve", args.n, args.seed, not args.raw_weights))
-            for step, path in checkpoints(run)
+            for step, path in checkpoints(RunDir(run))
         ]
         if rows:
             show(run, rows)

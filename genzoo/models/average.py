@@ -70,13 +70,16 @@ class WeightAverage:
         averaged weights (computed on ``model``, whose own weights and statistics are left as they were)."""
         if not self.settled:
             self._refresh_statistics(model)
+        return self._tensors()
+
+    def _tensors(self) -> dict[str, Tensor]:
         return {AVERAGE_PREFIX + k: v for k, v in {**self.params, **self.buffers}.items()}
 
     @torch.no_grad()
     def _refresh_statistics(self, model: GenerativeModel) -> None:
         trained = {k: v.detach().clone() for k, v in model.state_dict().items()}
         try:
-            apply_average(model, {AVERAGE_PREFIX + k: v for k, v in {**self.params, **self.buffers}.items()})
+            apply_average(model, self._tensors())
             model.refresh_statistics(torch.Generator().manual_seed(STATISTICS_SEED))
             for module in self.modules:
                 for k, b in _named(model, module)[1].items():
