@@ -54,17 +54,19 @@ def trainer_rate(
     steps: int,
     precision: str,
     overrides: Sequence[str] = (),
+    target: Split | None = None,
 ) -> float:
     """img/s of genzoo's Trainer loop (uint8 batches, step, logging, NaN guard), after ``WARMUP`` steps.
 
     The run logs every ``WINDOW`` steps; each pair of consecutive ``metrics.jsonl`` lines after the warm-up gives
     the rate of one window (from their ``seconds``), and the median window is reported, so that the final
     preview, checkpoint and run artefacts, written once per run, and windows slowed by other processes are left
-    out. ``steps`` is rounded up to whole windows.
+    out. ``steps`` is rounded up to whole windows. A translator also needs its ``target`` domain.
     """
     windows = max(1, -(-steps // WINDOW))
     run = build_run_config(
         name,
+        options={"data": {"name": "bench", "to": "target"}} if target is not None else None,
         overrides=[
             *overrides,
             f"batch_size={batch_size}",
@@ -76,7 +78,7 @@ def trainer_rate(
         ],
     )
     with tempfile.TemporaryDirectory() as tmp:
-        result = Trainer(run, Path(tmp) / "run", progress=False, data=Domains(split)).fit()
+        result = Trainer(run, Path(tmp) / "run", progress=False, data=Domains(split, target)).fit()
         lines = [m for m in RunDir(result.run_dir).read_metrics() if m["step"] >= WARMUP]
     rates = [(b["step"] - a["step"]) * batch_size / (b["seconds"] - a["seconds"]) for a, b in itertools.pairwise(lines)]
     return statistics.median(rates)

@@ -54,6 +54,22 @@ def precision_name(dtype: torch.dtype | None) -> str:
     return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(dtype, "fp32") if dtype is not None else "fp32"
 
 
+def resolve_memory_format(
+    name: str, device: torch.device, dtype: torch.dtype | None, channels_last_on_cpu: bool
+) -> torch.memory_format:
+    """The layout training keeps images and convolution weights in: ``contiguous`` (NCHW), ``channels_last``
+    (NHWC), or ``auto``: channels-last where it was measured faster, on the CPU in fp32 for a model that says so
+    (``GenerativeModel.channels_last_on_cpu``), else NCHW."""
+    if name == "channels_last" or (name == "auto" and channels_last_on_cpu and device.type == "cpu" and dtype is None):
+        return torch.channels_last
+    return torch.contiguous_format
+
+
+def layout_name(memory_format: torch.memory_format) -> str:
+    """The config spelling of a memory format: channels_last or contiguous."""
+    return "channels_last" if memory_format == torch.channels_last else "contiguous"
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python's, NumPy's and PyTorch's generators."""
     random.seed(seed)

@@ -95,3 +95,17 @@ def test_quality_curve_of_a_conditional_gan(
     lines = capsys.readouterr().out.splitlines()
     assert lines[-4].split()[-4:] == ["acc", "hair_color", "acc", "glasses"]
     assert all(cell.endswith("%") for cell in lines[-1].split()[-2:])  # the real images' accuracy
+
+
+def test_layout_benchmark_table(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Both layouts train every model given, a translator included, and the table says which one auto picks."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))  # for its `from _common import ...`
+    bench = script("bench_layout")
+    args = ["--models", "dcgan", "cyclegan-resnet", "--size", "32", "--batch-size", "2", "--set", "width=4"]
+    run_main(bench, monkeypatch, *args, "--steps", "1", "--repeats", "1")
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[3:]}
+    assert set(rows) == {"dcgan", "cyclegan-resnet"}
+    assert [rows[m][-1] for m in ("dcgan", "cyclegan-resnet")] == ["NHWC", "NCHW"]
+    for row in rows.values():
+        nchw, nhwc, ratio = float(row[3]), float(row[4]), float(row[5].rstrip("x"))
+        assert nchw > 0 and nhwc > 0 and ratio == pytest.approx(nhwc / nchw, rel=0.06)

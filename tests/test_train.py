@@ -137,3 +137,32 @@ def test_folder_paths_are_stored_absolute(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.chdir(tmp_path)
     config = genzoo.run_config("vae-conv", data="imgs", overrides=TINY)
     assert config.data.name == str(tmp_path / "imgs")
+
+
+def test_memory_format_auto_and_explicit(tmp_path: Path, tiny_run: Path) -> None:
+    """auto trains the convolutional VAE channels-last on the CPU in fp32 and the MLP one as it is; either layout
+    saves ordinary contiguous weights, and the two layouts train to the same numbers up to rounding."""
+    assert json.loads((tiny_run / "config.json").read_text())["memory_format"] == "channels_last"
+    with single_thread():  # as tiny_run was trained
+        plain = genzoo.train(
+            "vae-conv", data="cartoon", overrides=[*TINY, "memory_format=contiguous"], steps=8, out=tmp_path / "c"
+        )
+    assert RunDir(plain.run_dir).read_summary()["memory_format"] == "contiguous"
+    a, b = _weights(tiny_run / "model.safetensors"), _weights(plain.run_dir / "model.safetensors")
+    assert all(t.is_contiguous() for t in a.values())
+    assert all(torch.allclose(a[k], b[k], atol=1e-3, rtol=1e-3) for k in a)
+    mlp_tiny = [o for o in TINY if not o.startswith("width")]
+    mlp = genzoo.train("vae-mlp", data="cartoon", overrides=mlp_tiny, steps=2, out=tmp_path / "m")
+    assert RunDir(mlp.run_dir).read_summary()["memory_format"] == "contiguous"
+
+
+def test_resolve_memory_format() -> None:
+    from genzoo.devices import resolve_memory_format
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert resolve_memory_format("auto", cpu, None, True) == torch.channels_last
+    assert resolve_memory_format("auto", cpu, None, False) == torch.contiguous_format
+    assert resolve_memory_format("auto", cpu, torch.bfloat16, True) == torch.contiguous_format  # unmeasured there
+    assert resolve_memory_format("auto", cuda, None, True) == torch.contiguous_format
+    assert resolve_memory_format("channels_last", cuda, torch.float16, False) == torch.channels_last
+    assert resolve_memory_format("contiguous", cpu, None, True) == torch.contiguous_format

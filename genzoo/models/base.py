@@ -97,6 +97,12 @@ class GenerativeModel(nn.Module):
         """Decay of the moving average of the ``averaged`` submodules' weights (0: none), usually a config field."""
         return 0.0
 
+    @property
+    def channels_last_on_cpu(self) -> bool:
+        """Whether this model trains faster with channels-last tensors on the CPU in fp32, as measured for its
+        family (``train.memory_format=auto`` uses it; benchmarks/bench_layout.py). Default: no."""
+        return False
+
     def refresh_statistics(self, generator: torch.Generator) -> None:
         """Recompute the running statistics (BatchNorm's) of the ``averaged`` submodules for the weights they hold
         now, drawing any random inputs from ``generator``. The moving average of the weights never ran with the

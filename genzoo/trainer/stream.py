@@ -33,6 +33,7 @@ class BatchStream:
         rank: int = 0,
         world: int = 1,
         augment: Augment | None = None,
+        memory_format: torch.memory_format = torch.contiguous_format,
     ) -> None:
         if len(images) < batch_size * world:
             processes = f" × {world} processes" if world > 1 else ""
@@ -45,6 +46,7 @@ class BatchStream:
         self.attrs = None if images.attributes is None else torch.from_numpy(images.attributes)
         self.batch_size, self.seed, self.device, self.rank, self.world = batch_size, seed, device, rank, world
         self.augment = augment if augment is not None and augment.active else None
+        self.memory_format = memory_format
         self.epoch, self.offset = 0, 0
         self._order = self._permutation(0)
 
@@ -64,8 +66,9 @@ class BatchStream:
         self._order = self._permutation(epoch)
 
     def next(self) -> tuple[Tensor, Tensor | None]:
-        """This rank's images of the next step as float in [0, 1] (contiguous NCHW, on the device: a channels-last
-        batch would make CPU convolutions several times slower), and their attribute codes."""
+        """This rank's images of the next step as float in [0, 1], on the device, in ``memory_format`` (the layout
+        of the model's convolution weights: a channels-last batch into NCHW weights makes CPU convolutions several
+        times slower), and their attribute codes."""
         step = self.batch_size * self.world
         if self.offset + step > len(self):
             self.seek(self.epoch + 1, 0)
@@ -76,7 +79,7 @@ class BatchStream:
         if self.augment is not None:
             draws = torch.Generator().manual_seed(((self.seed * 1_000_003 + self.epoch) * 1_000_033 + first) % 2**63)
             x = augment(x, self.augment, draws)
-        x = x.to(self.device).contiguous().float().div_(255)
+        x = x.to(self.device).contiguous(memory_format=self.memory_format).float().div_(255)
         return x, (None if self.attrs is None else self.attrs[idx].to(self.device))
 
 

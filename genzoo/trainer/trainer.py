@@ -31,7 +31,14 @@ from genzoo._version import __version__
 from genzoo.config import RunConfig
 from genzoo.data.loading import Domains, load_domains
 from genzoo.data.tensors import image_tensor
-from genzoo.devices import precision_name, resolve_device, resolve_precision, seed_everything
+from genzoo.devices import (
+    layout_name,
+    precision_name,
+    resolve_device,
+    resolve_memory_format,
+    resolve_precision,
+    seed_everything,
+)
 from genzoo.errors import GenzooError
 from genzoo.images import save_grid
 from genzoo.io import atomic_write, write_json
@@ -238,7 +245,8 @@ class Trainer:
         self.run = self.run.model_copy(update={"model": self.run.model.adapt_to_data(info)})
         model = self._model or models.get(self.run.name).build(self.run.model)
         model.data_info = info
-        model.to(self.device).train()
+        self.memory_format = resolve_memory_format(t.memory_format, self.device, self.dtype, model.channels_last_on_cpu)
+        model.to(self.device, memory_format=self.memory_format).train()
         distributed.broadcast_tensors([*model.parameters(), *model.buffers()], w)
         if w.active:
             seed_everything(t.seed + 1_000_003 * w.rank)  # each process its own noise (latents, dropout, pools)
@@ -277,7 +285,9 @@ class Trainer:
             return None
         w = self.world
         augment = self.run.data.augment
-        return BatchStream(split.train, self.run.train.batch_size, seed, self.device, w.rank, w.size, augment)
+        return BatchStream(
+            split.train, self.run.train.batch_size, seed, self.device, w.rank, w.size, augment, self.memory_format
+        )
 
     def _total_steps(self, stream: BatchStream) -> int:
         t = self.run.train
@@ -298,6 +308,7 @@ class Trainer:
             "torch_version": torch.__version__,
             "device": str(self.device),
             "precision": precision_name(self.dtype),
+            "memory_format": layout_name(self.memory_format),
         }
         atomic_write(self.dir.config_file, json.dumps(payload, indent=2).encode())
 
@@ -399,6 +410,7 @@ class Trainer:
             "processes": self.world.size,
             "device": str(self.device),
             "precision": precision_name(self.dtype),
+            "memory_format": layout_name(self.memory_format),
             "final_losses": last,
         }
         if self.run.train.on_nan == "skip":

@@ -204,6 +204,10 @@ class GAN(GenerativeModel):
     def average_decay(self) -> float:
         return self.config.ema
 
+    @property
+    def channels_last_on_cpu(self) -> bool:
+        return True  # measured: benchmarks/bench_layout.py, docs/results.md
+
     @torch.no_grad()
     def refresh_statistics(self, generator: torch.Generator) -> None:
         """The generator's BatchNorm statistics, averaged over ``STATISTICS_BATCHES`` batches of noise (and random

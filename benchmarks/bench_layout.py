@@ -1,0 +1,63 @@
+"""Training speed in the two memory layouts: NCHW (``memory_format=contiguous``) against NHWC (``channels_last``).
+
+Every model trains through genzoo's Trainer on random in-memory images at its default size and batch (or the ones
+given), in fp32 unless ``--precision`` says otherwise; the two layouts alternate within each repeat, so that
+machine noise hits both alike, and the table reports the median img/s of each and their ratio. ``auto`` picks
+channels-last for the models whose ratio here is above 1 on the CPU in fp32 (``channels_last_on_cpu``).
+
+    python benchmarks/bench_layout.py [--steps 12] [--repeats 3] [--models dcgan vae-conv cyclegan-unet]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+
+import numpy as np
+import torch
+from _common import image_split, random_images, trainer_rate
+
+import genzoo
+from genzoo.data.toon import ATTRIBUTES
+from genzoo.registry import models
+
+MODELS = ["dcgan", "acgan", "vae-conv", "cyclegan-unet", "cyclegan-resnet", "cut"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--models", nargs="+", default=MODELS)
+    parser.add_argument("--size", type=int, help="image_size of every model (default: each model's own)")
+    parser.add_argument("--batch-size", type=int, help="batch size of every model (default: each model's own)")
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "auto", "bf16"])
+    parser.add_argument("--set", nargs="*", default=[], help="config overrides for every model, e.g. width=16")
+    args = parser.parse_args()
+
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, precision {args.precision}")
+    print(f"{args.steps} timed steps, median of {args.repeats}")
+    print(f"{'model':>16}  {'px':>3}  {'batch':>5}  {'NCHW img/s':>10}  {'NHWC img/s':>10}  {'NHWC/NCHW':>9}  auto")
+    for name in args.models:
+        entry = models.get(name)
+        model = genzoo.create(name, **dict(o.split("=", 1) for o in args.set))
+        size = args.size or model.config.image_size
+        batch = args.batch_size or int(entry.train_defaults.get("batch_size", 64))
+        uint8, _ = random_images(max(256, 4 * batch), size)
+        sizes = np.array([len(v) for v in ATTRIBUTES.values()])
+        codes = np.random.default_rng(0).integers(0, sizes, size=(len(uint8), len(sizes)))
+        split = image_split(uint8, codes, ATTRIBUTES)
+        target = image_split(random_images(len(uint8), size, seed=1)[0]) if "translate" in entry.capabilities else None
+        rates: dict[str, list[float]] = {"contiguous": [], "channels_last": []}
+        for _ in range(args.repeats):
+            for layout, out in rates.items():
+                overrides = [*args.set, f"image_size={size}", f"memory_format={layout}"]
+                out.append(trainer_rate(name, split, batch, args.steps, args.precision, overrides, target))
+        nchw, nhwc = (statistics.median(v) for v in rates.values())
+        auto = "NHWC" if model.channels_last_on_cpu else "NCHW"
+        ratio = nhwc / nchw
+        print(f"{name:>16}  {size:>3}  {batch:>5}  {nchw:>10.1f}  {nhwc:>10.1f}  {ratio:>8.2f}x  {auto}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
