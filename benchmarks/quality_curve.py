@@ -89,13 +89,14 @@ def direction_row(r: Mapping[str, Any], real: bool = False) -> list[str]:
     return [
         number(r.get("fd" + k), 1 if real else 0),
         f"({number(r.get('paired_l1_source'), 3)})" if real else number(r.get("paired_l1"), 3),
+        number(r.get("speckle" + k), 3),
         *(share(kept.get(a)) for a in SMALL),
         share(min(large) if large else None),
     ]
 
 
 SAMPLER_HEAD = ["FD", "KID", "valid", "diversity", "coverage", "MSE"]
-DIRECTION_HEAD = ["FD", "L1", "glasses", "eye col", "eye shp", "mouth", "min large"]
+DIRECTION_HEAD = ["FD", "L1", "speckle", "glasses", "eye col", "eye shp", "mouth", "min large"]
 
 
 def columns(result: Mapping[str, Any]) -> tuple[list[str], Any]:

@@ -68,6 +68,7 @@ def test_quality_curve_of_a_translator(
     assert "a:L1" in out and "c:glasses" in out
     last = out.splitlines()[-1].split()
     assert last[0] == "real" and last[2].startswith("(0.")  # the untranslated source's L1
+    assert "a:speckle" in out and 0 < float(last[3]) < 1  # real images' speckle
     assert (translator_run / "curve" / "step-0000004-raw.json").exists()
 
 

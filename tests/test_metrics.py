@@ -241,6 +241,7 @@ def test_a_perfect_translator_preserves_every_attribute(paired_sets: tuple[Image
         assert d["preservation"] == d["preservation_real"]
         assert d["style_share"] == d["style_share_real"] == 1.0
         assert d["paired_l1"] == 0.0 and d["paired_ssim"] == pytest.approx(1.0, abs=1e-5)
+        assert d["speckle"] == d["speckle_real"] > 0
         assert d["paired_l1_source"] > 0.05 and d["paired_ssim_source"] < 0.9
         assert d["combinations_out"] == d["combinations_in"] > 1
         assert d["fd"] == pytest.approx(0.0, abs=1e-9) and d["fd_reference"] == "fresh render"
@@ -413,3 +414,23 @@ def test_a_small_set_gets_a_note_and_kid(runner: CliRunner, tmp_path: Path) -> N
     assert result["kid_std"] >= 0 and "kid_real" in result
     assert any("biased upwards" in note and "compare kid" in note for note in result["notes"])
     assert "note:" in cli_ok(runner, "eval", str(run)) and "±" in cli_ok(runner, "eval", str(run))
+
+
+def test_speckle_sees_lone_pixels_not_drawings() -> None:
+    """A flat image, an edge and a two-pixel line have no speckle; lone pixels and noise do, in proportion; a
+    shape's corners a little (a 3×3 median rounds them)."""
+    from genzoo.metrics.speckle import speckle
+
+    drawing = torch.zeros(2, 3, 16, 16)
+    drawing[0, :, :, 8:] = 1.0  # an edge
+    drawing[1, :, 3:5, :] = 0.5  # a line two pixels wide, across the image
+    assert speckle(drawing) == 0.0
+    dots = drawing.clone()
+    dots[:, :, 10, 3] = 1.0  # one lone pixel per image and channel
+    assert speckle(dots) == pytest.approx(1 / 256)
+    noise = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    assert speckle(drawing * 0.9 + noise * 0.1) > speckle(dots) > speckle(drawing)
+    square = drawing.clone()
+    square[:, :, 10:14, 2:6] = 0.25  # four corner pixels of a 4×4 square
+    assert speckle(square) == pytest.approx(4 * 0.25 / 256)
+    assert speckle(torch.rand(300, 3, 8, 8)) == pytest.approx(speckle(torch.rand(300, 3, 8, 8)), rel=0.05)  # chunks

@@ -18,6 +18,7 @@ from genzoo.metrics.common import NOT_TOON, JudgeLike, put_fd
 from genzoo.metrics.images import is_toon, translate
 from genzoo.metrics.paired import l1, ssim
 from genzoo.metrics.result import Section
+from genzoo.metrics.speckle import speckle
 from genzoo.models.base import GenerativeModel
 
 STYLE_KEYS = ("style_share", "style_share_real")
@@ -48,6 +49,8 @@ def evaluate_direction(
     fake = judge.read(fake_images)
     real = judge.read(target.images[:n])
     put_fd(out, judge, fake, real, target)
+    out.put("speckle", speckle(fake_images))
+    out.put("speckle_real", speckle(image_tensor(target.images[:n])))
 
     if is_toon(target):
         style = STYLES.index(target.domain)
