@@ -77,6 +77,19 @@ def test_resnet_options() -> None:
     assert not any(isinstance(m, nn.InstanceNorm2d) and m.affine for m in model.modules())
 
 
+def test_unet_resize_upsampling() -> None:
+    """upsample=resize: no transposed convolution left, the same shapes, the output still in [-1, 1]."""
+    model = _tiny("cyclegan-unet", upsample="resize", width=4)
+    assert not any(isinstance(m, nn.ConvTranspose2d) for m in model.G_AB.modules())
+    assert sum(isinstance(m, nn.Upsample) for m in model.G_AB.modules()) == len(model.G_AB.levels)
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    y = model.G_AB(x)
+    assert y.shape == x.shape and y.abs().max() <= 1
+    plain = _tiny("cyclegan-unet", width=4)
+    assert {k for k in plain.state_dict() if "up." in k} != {k for k in model.state_dict() if "up." in k}
+    assert sum(isinstance(m, nn.ConvTranspose2d) for m in plain.G_AB.modules()) == len(plain.G_AB.levels)
+
+
 def test_config_validation() -> None:
     with pytest.raises(ConfigError, match=r"registered gan losses: .*lsgan"):
         genzoo.create("cyclegan-resnet", gan_loss="nope")

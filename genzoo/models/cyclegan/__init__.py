@@ -8,7 +8,7 @@ knows what it translates. See ``docs/cyclegan.md``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -45,6 +45,11 @@ class UnetCycleGANConfig(CycleGANConfig):
         lt=1,
         description="Decay of the generators' weight average that translates; 0: no average. The U-Net's "
         "default (measured in docs/results.md).",
+    )
+    upsample: Literal["transpose", "resize"] = Field(
+        "transpose",
+        description="transpose: 4×4 stride-2 transposed convolutions (the reference); resize: nearest-neighbour "
+        "resize then 3×3 convolution, free of checkerboard artefacts.",
     )
     depth: int | None = Field(
         None,

@@ -113,11 +113,29 @@ class ResnetGenerator(nn.Module):
         return self.head(self.up(self.blocks(self.down(self.stem(x)))))
 
 
+def unet_upsampling(c_in: int, c_out: int, mode: str, *, bias: bool) -> list[nn.Module]:
+    """The U-Net's ×2 upsampling: a 4×4 stride-2 transposed convolution (the reference), or a nearest-neighbour
+    resize then a reflection-padded 3×3 convolution, whose output pixels all see the same kernel (no checkerboard)."""
+    if mode == "transpose":
+        return [nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1, bias=bias)]
+    return [nn.Upsample(scale_factor=2, mode="nearest"), nn.ReflectionPad2d(1), nn.Conv2d(c_in, c_out, 3, bias=bias)]
+
+
 class UnetLevel(nn.Module):
     """One level of the U-Net: ``pre`` (LeakyReLU, none at the outermost), ``down`` (4×4 stride-2 conv, norm) and
-    ``up`` (ReLU, 4×4 stride-2 transposed conv, norm, optional dropout; tanh at the outermost)."""
+    ``up`` (ReLU, ×2 upsampling, norm, optional dropout; tanh at the outermost)."""
 
-    def __init__(self, outer: int, inner: int, norm: Norm, *, outermost: bool, innermost: bool, dropout: bool) -> None:
+    def __init__(
+        self,
+        outer: int,
+        inner: int,
+        norm: Norm,
+        *,
+        outermost: bool,
+        innermost: bool,
+        dropout: bool,
+        upsample: str = "transpose",
+    ) -> None:
         super().__init__()
         bias = conv_bias(norm)
         self.pre: nn.Module = nn.Identity() if outermost else nn.LeakyReLU(0.2)
@@ -125,15 +143,12 @@ class UnetLevel(nn.Module):
         if not (outermost or innermost):
             down.append(norm_layer(norm, inner))
         self.down = nn.Sequential(*down)
-        up_in = inner if innermost else 2 * inner
+        up_in, up_out = inner if innermost else 2 * inner, CHANNELS if outermost else outer
+        up: list[nn.Module] = [nn.ReLU(), *unet_upsampling(up_in, up_out, upsample, bias=bias or outermost)]
         if outermost:
-            up: list[nn.Module] = [nn.ReLU(), nn.ConvTranspose2d(up_in, CHANNELS, 4, stride=2, padding=1), nn.Tanh()]
+            up.append(nn.Tanh())
         else:
-            up = [
-                nn.ReLU(),
-                nn.ConvTranspose2d(up_in, outer, 4, stride=2, padding=1, bias=bias),
-                norm_layer(norm, outer),
-            ]
+            up.append(norm_layer(norm, outer))
             if dropout:
                 up.append(nn.Dropout(0.5))
         self.up = nn.Sequential(*up)
@@ -159,6 +174,7 @@ class UnetGenerator(nn.Module):
                 outermost=i == 0,
                 innermost=i == depth - 1,
                 dropout=config.use_dropout and 4 <= i < depth - 1,  # where the reference puts it
+                upsample=config.upsample,
             )
             for i in range(depth)
         )

@@ -204,7 +204,8 @@ def resnet_fields(state: Mapping[str, Tensor], source: str) -> dict[str, Any]:
 
 
 def unet_fields(state: Mapping[str, Tensor], source: str) -> dict[str, Any]:
-    """``width``, ``depth``, ``norm`` of a reference U-Net generator's state dict (dropout leaves no trace)."""
+    """``width``, ``depth``, ``norm`` (and ``upsample``: the reference's transposed convolutions) of a reference U-Net
+    generator's state dict (dropout leaves no trace)."""
     first = f"{unet_sequential(0)}.0.weight"
     if first not in state:
         raise CheckpointError(f"{source} has no first convolution {first}; expected keys {UNET_EXAMPLE}")
@@ -217,7 +218,7 @@ def unet_fields(state: Mapping[str, Tensor], source: str) -> dict[str, Any]:
         raise CheckpointError(f"{source} is a U-Net with a single level; expected at least two ({UNET_EXAMPLE}).")
     s1 = unet_sequential(1)
     norm = _norm(state, f"{s1}.2", f"{s1}.1") if depth > 2 else _norm(state, f"{s1}.4", f"{s1}.3")
-    return {"width": int(state[first].shape[0]), "depth": depth, "norm": norm}
+    return {"width": int(state[first].shape[0]), "depth": depth, "norm": norm, "upsample": "transpose"}
 
 
 def generator_fields(state: Mapping[str, Tensor], family: str, source: str) -> dict[str, Any]:
