@@ -46,6 +46,13 @@ class UnetCycleGANConfig(CycleGANConfig):
         description="Decay of the generators' weight average that translates; 0: no average. The U-Net's "
         "default (measured in docs/results.md).",
     )
+    decay_start: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="Share of the training steps after which the LR decays linearly to zero; 1: a constant LR, the "
+        "U-Net's default beside its weight average (measured in docs/results.md).",
+    )
     upsample: Literal["transpose", "resize"] = Field(
         "transpose",
         description="transpose: 4×4 stride-2 transposed convolutions (the reference); resize: nearest-neighbour "
