@@ -56,7 +56,7 @@ def main() -> None:
         nchw, nhwc = (statistics.median(v) for v in rates.values())
         auto = "NHWC" if model.channels_last_on_cpu else "NCHW"
         ratio = nhwc / nchw
-        print(f"{name:>16}  {size:>3}  {batch:>5}  {nchw:>10.1f}  {nhwc:>10.1f}  {ratio:>8.2f}x  {auto}", flush=True)
+        print(f"{name:>16}  {size:>3}  {batch:>5}  {nchw:>10.4g}  {nhwc:>10.4g}  {ratio:>8.2f}x  {auto}", flush=True)
 
 
 if __name__ == "__main__":
