@@ -49,8 +49,9 @@ def evaluate_direction(
     fake = judge.read(fake_images)
     real = judge.read(target.images[:n])
     put_fd(out, judge, fake, real, target)
+    real_images = image_tensor(target.images[:n])
     out.put("speckle", speckle(fake_images))
-    out.put("speckle_real", speckle(image_tensor(target.images[:n])))
+    out.put("speckle_real", speckle(real_images))
 
     if is_toon(target):
         style = STYLES.index(target.domain)
@@ -73,12 +74,11 @@ def evaluate_direction(
         out.skip(why, *PRESERVATION_KEYS, *COMBINATION_KEYS)
 
     if same_records(source, target, n):
-        truth = image_tensor(target.images[:n])
         original = image_tensor(sources)
-        out.put("paired_l1", l1(fake_images, truth))
-        out.put("paired_l1_source", l1(original, truth))
-        out.put("paired_ssim", ssim(fake_images, truth))
-        out.put("paired_ssim_source", ssim(original, truth))
+        out.put("paired_l1", l1(fake_images, real_images))
+        out.put("paired_l1_source", l1(original, real_images))
+        out.put("paired_ssim", ssim(fake_images, real_images))
+        out.put("paired_ssim_source", ssim(original, real_images))
     else:
         out.skip(f"the held-out images of {source.domain} and {target.domain} are not the same records", *PAIRED_KEYS)
 
