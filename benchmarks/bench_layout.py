@@ -3,7 +3,8 @@
 Every model trains through genzoo's Trainer on random in-memory images at its default size and batch (or the ones
 given), in fp32 unless ``--precision`` says otherwise; the two layouts alternate within each repeat, so that
 machine noise hits both alike, and the table reports the median img/s of each and their ratio. ``auto`` picks
-channels-last for the models whose ratio here is above 1 on the CPU in fp32 (``channels_last_on_cpu``).
+channels-last for the models whose ratio here is above 1 on the CPU in fp32 (``channels_last_on_cpu``); the last
+column says what it picks at the precision asked for.
 
     python benchmarks/bench_layout.py [--steps 12] [--repeats 3] [--models dcgan vae-conv cyclegan-unet]
 """
@@ -19,6 +20,7 @@ from _common import image_split, random_images, trainer_rate
 
 import genzoo
 from genzoo.data.toon import ATTRIBUTES
+from genzoo.devices import resolve_memory_format, resolve_precision
 from genzoo.registry import models
 
 MODELS = ["dcgan", "acgan", "vae-conv", "cyclegan-unet", "cyclegan-resnet", "cut"]
@@ -54,7 +56,9 @@ def main() -> None:
                 overrides = [*args.set, f"image_size={size}", f"memory_format={layout}"]
                 out.append(trainer_rate(name, split, batch, args.steps, args.precision, overrides, target))
         nchw, nhwc = (statistics.median(v) for v in rates.values())
-        auto = "NHWC" if model.channels_last_on_cpu else "NCHW"
+        cpu = torch.device("cpu")
+        layout = resolve_memory_format("auto", cpu, resolve_precision(args.precision, cpu), model.channels_last_on_cpu)
+        auto = "NHWC" if layout == torch.channels_last else "NCHW"  # what auto trains with at this precision
         ratio = nhwc / nchw
         print(f"{name:>16}  {size:>3}  {batch:>5}  {nchw:>10.4g}  {nhwc:>10.4g}  {ratio:>8.2f}x  {auto}", flush=True)
 
