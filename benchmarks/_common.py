@@ -19,6 +19,7 @@ import torch
 from genzoo.config import build_run_config
 from genzoo.data.core import ImageSet, Split
 from genzoo.data.loading import Domains
+from genzoo.data.toon import ATTRIBUTES
 from genzoo.devices import resolve_precision
 from genzoo.runs import RunDir
 from genzoo.trainer import Trainer
@@ -32,6 +33,12 @@ def random_images(n: int, size: int, seed: int = 0) -> tuple[np.ndarray, torch.T
     uint8 = np.random.default_rng(seed).integers(0, 256, size=(n, size, size, 3), dtype=np.uint8)
     floats = torch.from_numpy(uint8).permute(0, 3, 1, 2).float().div(255).contiguous()
     return uint8, floats
+
+
+def random_codes(n: int, seed: int = 0) -> np.ndarray:
+    """``n`` random rows of built-in attribute codes ``(N, len(ATTRIBUTES))``, each value within its attribute."""
+    sizes = np.array([len(values) for values in ATTRIBUTES.values()])
+    return np.random.default_rng(seed).integers(0, sizes, size=(n, len(sizes)))
 
 
 def bare_rate(step: Callable[[], None], batch_size: int, steps: int) -> float:

@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from _common import Table, bare_rate, image_split, print_header, random_images, trainer_rate
+from _common import Table, bare_rate, image_split, print_header, random_codes, random_images, trainer_rate
 
 import genzoo
 from genzoo.data.toon import ATTRIBUTES
@@ -74,8 +73,7 @@ def main() -> None:
     args = parser.parse_args()
 
     uint8, floats = random_images(1024, args.size)
-    sizes = np.array([len(v) for v in ATTRIBUTES.values()])
-    codes = np.random.default_rng(0).integers(0, sizes, size=(len(uint8), len(sizes)))
+    codes = random_codes(len(uint8))
     split = image_split(uint8, codes, ATTRIBUTES)
     print_header()
     print(f"{args.size} px, batch {args.batch_size}, {args.steps} timed steps, median of {args.repeats}")

@@ -14,9 +14,8 @@ from __future__ import annotations
 import argparse
 import statistics
 
-import numpy as np
 import torch
-from _common import image_split, random_images, trainer_rate
+from _common import image_split, random_codes, random_images, trainer_rate
 
 import genzoo
 from genzoo.data.toon import ATTRIBUTES
@@ -46,8 +45,7 @@ def main() -> None:
         size = args.size or model.config.image_size
         batch = args.batch_size or int(entry.train_defaults.get("batch_size", 64))
         uint8, _ = random_images(max(256, 4 * batch), size)
-        sizes = np.array([len(v) for v in ATTRIBUTES.values()])
-        codes = np.random.default_rng(0).integers(0, sizes, size=(len(uint8), len(sizes)))
+        codes = random_codes(len(uint8))
         split = image_split(uint8, codes, ATTRIBUTES)
         target = image_split(random_images(len(uint8), size, seed=1)[0]) if "translate" in entry.capabilities else None
         rates: dict[str, list[float]] = {"contiguous": [], "channels_last": []}

@@ -52,6 +52,11 @@ def loss_field(kind: str) -> AfterValidator:
 ReconLoss = Annotated[str, loss_field("reconstruction")]
 GanLoss = Annotated[str, loss_field("gan")]
 KLScheduleKind = Annotated[str, loss_field("kl_schedule")]
+R1Weight = Annotated[
+    float,
+    Field(ge=0, description="Weight (gamma) of the R1 penalty on the discriminators' gradient at reals; 0: none."),
+]
+R1Every = Annotated[int, Field(gt=0, description="Steps between R1 penalties (lazy regularisation, scaled to match).")]
 
 
 class ModelConfig(Config):

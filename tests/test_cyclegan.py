@@ -172,6 +172,31 @@ def test_generator_step_leaves_discriminators_alone() -> None:
     assert all(not torch.equal(before[k], model.state_dict()[k]) for k in before if k.startswith("D_A."))
 
 
+@pytest.mark.parametrize("name", ["cyclegan-resnet", "cyclegan-unet", "cut"])
+def test_r1_penalises_the_discriminators_on_its_steps_only(name: str) -> None:
+    """With ``r1`` > 0 a translator logs the penalty, positive on every ``r1_every``-th step and zero between; the
+    penalty changes the discriminators' update (against the same step without it) and not the generators'."""
+    a, b = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 32, 32) * 2 - 1
+    extra = {"n_blocks": 1, "nce_patches": 16, "nce_dim": 8} if name == "cut" else {}
+    after = {}
+    for r1 in (0.0, 10.0):
+        torch.manual_seed(0)
+        model = _tiny(name, **extra, r1=r1, r1_every=2).train()
+        ctx = StepContext(model.configure_optimizers(), torch.device("cpu"), None, 10)
+        logs = []
+        for step in (1, 2):
+            ctx.begin(step)
+            logs.append(model.train_step(Batch(a, b), ctx))
+        after[r1] = {k: v.clone() for k, v in model.state_dict().items()}
+        if r1 == 0:
+            assert all("r1" not in line for line in logs)  # no penalty, no column in metrics.jsonl
+        else:
+            assert logs[0]["r1"] == 0 and logs[1]["r1"] > 0 and torch.isfinite(logs[1]["r1"])
+    changed = {k for k, v in after[0.0].items() if not torch.equal(v, after[10.0][k])}
+    assert changed and all(k.startswith(("D_A.", "D_B.")) for k in changed)
+    assert any(k.startswith("D_A.") for k in changed) and any(k.startswith("D_B.") for k in changed)
+
+
 # ---- training --------------------------------------------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 import genzoo
 from genzoo import checkpoint
 from genzoo.errors import ConfigError, GenzooError
+from genzoo.losses.gan import r1_penalty
 from genzoo.models.base import Batch, GenerativeModel
 from genzoo.models.gan import ACGANConfig
 from genzoo.models.sampling import attribute_pairs, interpolate
@@ -284,3 +285,31 @@ def test_sample_command_errors_list_what_is_valid(runner: CliRunner, gan_runs: d
     text = cli_fails(runner, "sample", str(gan_runs["dcgan"]), "--attr", "hair_color=blue")
     assert "dcgan is not conditional" in text and "Conditional models: acgan" in text
     assert "vae-conv is not conditional" in cli_fails(runner, "sample", str(tiny_run), "--pairs", "glasses")
+
+
+def test_r1_penalty_is_the_squared_gradient_of_each_images_mean_output() -> None:
+    """A linear discriminator ``D(x) = <w, x>`` has the gradient ``w`` everywhere, so R1 is ``gamma / 2 · |w|²``
+    (times ``every``, lazily); a PatchGAN's map counts through its mean, so four equal patches weigh as one."""
+    torch.manual_seed(0)
+    w = torch.randn(3, 4, 4, requires_grad=True)
+    x = torch.rand(5, 3, 4, 4, requires_grad=True)
+    one = (x * w).sum((1, 2, 3)).unsqueeze(1)
+    norm = w.detach().square().sum().item()
+    assert r1_penalty(one, x, gamma=2.0).item() == pytest.approx(norm, rel=1e-5)
+    assert r1_penalty(one, x, gamma=2.0, every=4).item() == pytest.approx(4 * norm, rel=1e-5)
+    patches = one.view(5, 1, 1, 1).expand(5, 1, 2, 2)
+    assert r1_penalty(patches, x, gamma=2.0).item() == pytest.approx(norm, rel=1e-5)
+    r1_penalty(one, x, gamma=3.0).backward()  # it trains the discriminator: d/dw (3/2 |w|²) = 3 w
+    assert torch.allclose(w.grad, 3 * w.detach(), rtol=1e-5)
+
+
+def test_dcgan_logs_r1_on_its_steps() -> None:
+    torch.manual_seed(0)
+    model = _tiny("dcgan", d_norm="spectral", r1=1.0, r1_every=2).train()
+    ctx = StepContext(model.configure_optimizers(), torch.device("cpu"), None, total_steps=10)
+    logs = []
+    for step in (1, 2):
+        ctx.begin(step)
+        logs.append(model.train_step(Batch(torch.rand(8, 3, SIZE, SIZE) * 2 - 1), ctx))
+    assert logs[0]["r1"] == 0 and logs[1]["r1"] > 0
+    assert logs[1]["loss_D"] > logs[1]["r1"]  # the penalty is part of the discriminator's loss

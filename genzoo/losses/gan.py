@@ -38,3 +38,15 @@ def hinge(prediction: Tensor, real: bool, for_discriminator: bool = True) -> Ten
     if not for_discriminator:
         return -p.mean()
     return F.relu(1 - p).mean() if real else F.relu(1 + p).mean()
+
+
+def r1_penalty(prediction: Tensor, real: Tensor, gamma: float, every: int = 1) -> Tensor:
+    """The R1 penalty (Mescheder et al., 2018) of a discriminator at real images: ``gamma / 2 · |∇ₓ D(x)|²``,
+    averaged over the batch, where ``D(x)`` is each image's mean output (its one logit, or the mean of a PatchGAN's
+    map). ``real`` must require grad and ``prediction`` come from it; the graph is kept, so the penalty trains the
+    discriminator. Applied every ``every`` steps, it is scaled by ``every`` so that on average it weighs as if
+    applied every step (lazy regularisation, Karras et al., 2020)."""
+    import torch
+
+    (grad,) = torch.autograd.grad(prediction.float().flatten(1).mean(1).sum(), real, create_graph=True)
+    return grad.float().square().flatten(1).sum(1).mean() * (gamma / 2 * every)

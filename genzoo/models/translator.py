@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from genzoo.config import DataConfig, GanLoss, ModelConfig
+from genzoo.config import DataConfig, GanLoss, ModelConfig, R1Every, R1Weight
 from genzoo.errors import ConfigError
 
 Norm = Literal["instance", "batch", "none"]
@@ -43,6 +43,8 @@ class TranslatorConfig(ModelConfig):
     ema: float = Field(
         0.0, ge=0, lt=1, description="Decay of the generators' weight average that translates; 0: no average."
     )
+    r1: R1Weight = 0.0
+    r1_every: R1Every = 16
 
     @model_validator(mode="after")
     def _discriminator_fits(self) -> TranslatorConfig:

@@ -112,17 +112,15 @@ class CUT(Translator):
         ctx.step("G")
         set_requires_grad((self.D_A, self.D_B), True)
         ctx.zero_grad("D")
+        real_a, real_b = self._r1_reals(ctx, real_a, real_b)
         with ctx.autocast():
-            d_a = self._adversarial_d(self.D_A, real_a, fake_a.detach())
-            d_b = self._adversarial_d(self.D_B, real_b, fake_b.detach())
-        ctx.backward(d_a + d_b)
+            d_a, real_a_logits = self._adversarial_d(self.D_A, real_a, fake_a.detach())
+            d_b, real_b_logits = self._adversarial_d(self.D_B, real_b, fake_b.detach())
+        r1 = self._r1((real_a, real_a_logits), (real_b, real_b_logits))
+        ctx.backward(torch.stack([d_a, d_b, *r1.values()]).sum())
         ctx.step("D")
-        return {
-            "loss_G": loss.detach(),
-            **{k: v.detach() for k, v in logs.items()},
-            "D_A": d_a.detach(),
-            "D_B": d_b.detach(),
-        }
+        logs.update(D_A=d_a, D_B=d_b, **r1)
+        return {"loss_G": loss.detach(), **{k: v.detach() for k, v in logs.items()}}
 
     def _nce(self, generator: ResnetGenerator, heads: PatchProjection, source: Tensor, translated: Tensor) -> Tensor:
         """PatchNCE between ``source`` and its translation, through ``generator``'s encoder and ``heads``."""

@@ -21,6 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from genzoo.errors import CapabilityError
+from genzoo.losses.gan import r1_penalty
 from genzoo.models.base import Batch, GenerativeModel, StepContext
 from genzoo.models.cyclegan import CycleGANConfig, UnetCycleGANConfig
 from genzoo.models.translator import Norm, ResnetGeneratorConfig, TranslatorConfig
@@ -400,9 +401,28 @@ class Translator(GenerativeModel):
             for k, o in optimizers.items()
         }
 
-    def _adversarial_d(self, d: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
-        """½ (the discriminator's loss on real images + on (detached) fakes)."""
-        return 0.5 * (self.gan_loss(d(real), True, True) + self.gan_loss(d(fake), False, True))
+    def _adversarial_d(self, d: nn.Module, real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
+        """½ (the discriminator's loss on real images + on (detached) fakes), and its logits on the real images."""
+        real_logits = d(real)
+        return 0.5 * (self.gan_loss(real_logits, True, True) + self.gan_loss(d(fake), False, True)), real_logits
+
+    def _r1_reals(self, ctx: StepContext, *reals: Tensor) -> list[Tensor]:
+        """The real images a discriminator step sees: detached, and requiring grad on the steps where the R1
+        penalty is due (every ``r1_every`` steps when ``r1`` > 0), so that ``_r1`` can differentiate through them."""
+        c = self.config
+        due = c.r1 > 0 and ctx.global_step % c.r1_every == 0
+        return [x.detach().requires_grad_(due) for x in reals]
+
+    def _r1(self, *pairs: tuple[Tensor, Tensor]) -> dict[str, Tensor]:
+        """``{"r1": penalty}`` summed over (real images, the discriminator's logits on them) pairs: zero on the steps
+        it is not due, and no entry at all when ``r1`` is 0, so that a run logs it only when it uses it."""
+        c = self.config
+        if c.r1 == 0:
+            return {}
+        due = [(x, out) for x, out in pairs if x.requires_grad]
+        if not due:
+            return {"r1": torch.zeros((), device=pairs[0][0].device)}
+        return {"r1": torch.stack([r1_penalty(out, x, c.r1, c.r1_every) for x, out in due]).sum()}
 
 
 class CycleGAN(Translator):
@@ -463,15 +483,17 @@ class CycleGAN(Translator):
         """One Adam step of both discriminators on real images and pooled (older) fakes."""
         pooled_a = self.pool_A.query(fake_a)
         pooled_b = self.pool_B.query(fake_b)
+        real_a, real_b = self._r1_reals(ctx, real_a, real_b)
         ctx.zero_grad("D")
         with ctx.autocast():
             real_a_logits, fake_a_logits = self._pair(self.D_A, real_a, pooled_a)
             real_b_logits, fake_b_logits = self._pair(self.D_B, real_b, pooled_b)
             d_a = 0.5 * (self.gan_loss(real_a_logits, True, True) + self.gan_loss(fake_a_logits, False, True))
             d_b = 0.5 * (self.gan_loss(real_b_logits, True, True) + self.gan_loss(fake_b_logits, False, True))
-        ctx.backward(d_a + d_b)
+        r1 = self._r1((real_a, real_a_logits), (real_b, real_b_logits))
+        ctx.backward(torch.stack([d_a, d_b, *r1.values()]).sum())
         ctx.step("D")
-        return {"D_A": d_a.detach(), "D_B": d_b.detach()}
+        return {"D_A": d_a.detach(), "D_B": d_b.detach(), **{k: v.detach() for k, v in r1.items()}}
 
     def _pair(self, net: nn.Module, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         """``net(x), net(y)``: in one call on the concatenated batch when every norm works per image (instance

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator
 
-from genzoo.config import GanLoss, ModelConfig
+from genzoo.config import GanLoss, ModelConfig, R1Every, R1Weight
 from genzoo.errors import ConfigError
 from genzoo.registry import register_model
 
@@ -47,10 +47,8 @@ class GANConfig(ModelConfig):
     d_augment: list[Literal["color", "translation", "cutout"]] = Field(
         [], description="Differentiable augmentation of what the discriminator sees (DiffAugment), e.g. [translation]."
     )
-    r1: float = Field(
-        0.0, ge=0, description="Weight (gamma) of the R1 penalty on the discriminator's gradient at reals; 0: none."
-    )
-    r1_every: int = Field(16, gt=0, description="Steps between R1 penalties (lazy regularisation, scaled to match).")
+    r1: R1Weight = 0.0
+    r1_every: R1Every = 16
 
 
 class DCGANConfig(GANConfig):

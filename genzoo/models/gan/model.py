@@ -28,6 +28,7 @@ from torch import Tensor, nn
 
 from genzoo.checkpoint import AVERAGE_PREFIX
 from genzoo.errors import ConfigError
+from genzoo.losses.gan import r1_penalty
 from genzoo.models.augment import diff_augment
 from genzoo.models.base import Batch, GenerativeModel, StepContext
 from genzoo.models.gan import ACGANConfig, DCGANConfig, GANConfig
@@ -311,7 +312,9 @@ class GAN(GenerativeModel):
         adv = self.adversarial(real_out[:, :1], True, True) + self.adversarial(fake_out[:, :1], False, True)
         logs = {"loss_D": adv, "d_real": real_out[:, 0].float().mean(), "d_fake": fake_out[:, 0].float().mean()}
         if self.config.r1 > 0:
-            logs["r1"] = self._r1(real, real_out) if penalise else torch.zeros((), device=x.device)
+            c = self.config
+            zero = torch.zeros((), device=x.device)
+            logs["r1"] = r1_penalty(real_out[:, :1], real, c.r1, c.r1_every) if penalise else zero
             logs["loss_D"] = adv + logs["r1"]
         if labels is not None:
             n = sum(self.sizes)
@@ -323,13 +326,6 @@ class GAN(GenerativeModel):
         ctx.backward(logs["loss_D"])
         ctx.step("discriminator")
         return _detached(logs)
-
-    def _r1(self, real: Tensor, real_out: Tensor) -> Tensor:
-        """The R1 penalty (Mescheder et al., 2018): ``r1 / 2 · |∇ D(real)|²``, applied every ``r1_every`` steps and
-        scaled by it, so that on average it weighs as if applied every step (lazy regularisation, StyleGAN2)."""
-        (grad,) = torch.autograd.grad(real_out[:, 0].float().sum(), real, create_graph=True)
-        c = self.config
-        return grad.float().square().flatten(1).sum(1).mean() * (c.r1 / 2 * c.r1_every)
 
     def _generator_step(self, fake: Tensor, labels: Tensor | None, ctx: StepContext) -> dict[str, Tensor]:
         self.discriminator.requires_grad_(False)  # this backward pass needs no discriminator weight gradients
