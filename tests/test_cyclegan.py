@@ -90,6 +90,23 @@ def test_unet_resize_upsampling() -> None:
     assert sum(isinstance(m, nn.ConvTranspose2d) for m in plain.G_AB.modules()) == len(plain.G_AB.levels)
 
 
+def test_blurred_discriminator_is_deaf_to_a_one_pixel_checkerboard() -> None:
+    """``disc_blur`` puts a fixed binomial blur before each stride-2 convolution: no new weights, the same map of
+    patch logits, and a one-pixel checkerboard (the pattern a stride's gradient is made of) is filtered out."""
+    from genzoo.models.cyclegan.model import Blur
+
+    flat = torch.full((1, 2, 8, 8), 0.3)
+    checker = (torch.arange(8)[:, None] + torch.arange(8)[None, :]) % 2 * 2 - 1.0
+    assert torch.allclose(Blur(2)(flat), flat)
+    assert Blur(2)(flat + checker)[..., 1:-1, 1:-1].sub(0.3).abs().max() < 1e-6  # borders are reflection-padded
+    plain, blurred = _tiny("cyclegan-resnet"), _tiny("cyclegan-resnet", disc_blur=True)
+    shapes = [[tuple(t.shape) for t in net.state_dict().values()] for net in (plain.D_A, blurred.D_A)]
+    assert shapes[0] == shapes[1]  # the same weights (the blurs hold none; they shift the layers' indices)
+    assert sum(isinstance(m, Blur) for m in blurred.D_A.modules()) == 3  # the image and two strided layers
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    assert blurred.D_A(x).shape == plain.D_A(x).shape
+
+
 def test_config_validation() -> None:
     with pytest.raises(ConfigError, match=r"registered gan losses: .*lsgan"):
         genzoo.create("cyclegan-resnet", gan_loss="nope")

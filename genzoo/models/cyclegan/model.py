@@ -195,19 +195,38 @@ class UnetGenerator(nn.Module):
         return h
 
 
+class Blur(nn.Module):
+    """A fixed 3×3 binomial low-pass filter ([1, 2, 1] ⊗ [1, 2, 1] / 16) on every channel, reflection-padded: it
+    keeps flat regions and removes the highest frequency (a one-pixel checkerboard) entirely. No weights."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        row = torch.tensor([1.0, 2.0, 1.0])
+        kernel = (row[:, None] * row[None, :]) / 16
+        self.register_buffer("kernel", kernel.expand(channels, 1, 3, 3).clone(), persistent=False)
+        self.pad = nn.ReflectionPad2d(1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return nn.functional.conv2d(self.pad(x), self.kernel.to(x.dtype), groups=x.shape[1])
+
+
 class PatchDiscriminator(nn.Module):
     """PatchGAN: ``disc_layers`` stride-2 4×4 convolutions, one stride-1, then a 1-channel map of patch logits.
-    The layout (``model.N``) is the reference's ``NLayerDiscriminator``."""
+    The layout (``model.N``) is the reference's ``NLayerDiscriminator``; ``disc_blur`` adds a ``Blur`` before each
+    stride-2 convolution (no weights)."""
 
     def __init__(self, config: TranslatorConfig) -> None:
         super().__init__()
         w, n, norm = config.disc_width, config.disc_layers, config.norm
         bias = conv_bias(norm)
-        layers: list[nn.Module] = [nn.Conv2d(CHANNELS, w, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]
+        blur = [Blur(CHANNELS)] if config.disc_blur else []
+        layers: list[nn.Module] = [*blur, nn.Conv2d(CHANNELS, w, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]
         mult = 1
         for i in range(1, n + 1):
             prev, mult = mult, min(2**i, MAX_MULT)
             stride = 2 if i < n else 1
+            if stride == 2 and config.disc_blur:
+                layers.append(Blur(w * prev))
             layers += [
                 nn.Conv2d(w * prev, w * mult, 4, stride=stride, padding=1, bias=bias),
                 norm_layer(norm, w * mult),
