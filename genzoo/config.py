@@ -57,6 +57,14 @@ R1Weight = Annotated[
     Field(ge=0, description="Weight (gamma) of the R1 penalty on the discriminators' gradient at reals; 0: none."),
 ]
 R1Every = Annotated[int, Field(gt=0, description="Steps between R1 penalties (lazy regularisation, scaled to match).")]
+DiscBlur = Annotated[
+    bool,
+    Field(
+        description="Blur with a fixed [1, 2, 1] binomial filter before each stride-2 convolution of the "
+        "discriminators (anti-aliased downsampling), so that their gradients reach the generators without the "
+        "stride's checkerboard."
+    ),
+]
 
 
 class ModelConfig(Config):

@@ -17,6 +17,7 @@ from genzoo.errors import ConfigError, GenzooError
 from genzoo.losses.gan import r1_penalty
 from genzoo.models.base import Batch, GenerativeModel
 from genzoo.models.gan import ACGANConfig
+from genzoo.models.layers import Blur
 from genzoo.models.sampling import attribute_pairs, interpolate
 from genzoo.registry import loss_names
 from genzoo.runs import RunDir
@@ -81,6 +82,27 @@ def test_spectral_discriminator_and_its_own_learning_rate() -> None:
         if isinstance(module, torch.nn.Conv2d):
             sigma = torch.linalg.matrix_norm(module.weight.detach().flatten(1), ord=2)
             assert sigma == pytest.approx(1.0, abs=0.1)
+
+
+@pytest.mark.parametrize("d_norm", ["batch", "spectral"])
+def test_blurred_discriminator_is_blind_to_the_stride_checkerboard(d_norm: str) -> None:
+    """``d_blur`` adds a fixed blur before each stride-2 convolution and no weight, and with it the discriminator
+    cannot tell a flat image from one with a one-pixel checkerboard on it; without it, it can."""
+
+    def build(blur: bool) -> GenerativeModel:
+        torch.manual_seed(0)
+        return _tiny("dcgan", d_norm=d_norm, d_blur=blur).eval()
+
+    plain, blurred = build(False), build(True)
+    for p, q in zip(plain.parameters(), blurred.parameters(), strict=True):
+        assert torch.equal(p, q)  # the same weights, drawn from the same seed
+    strided = [m for m in plain.discriminator.modules() if isinstance(m, torch.nn.Conv2d) and m.stride == (2, 2)]
+    assert sum(isinstance(m, Blur) for m in blurred.discriminator.modules()) == len(strided) == 2  # 16 px → 4×4
+    flat = torch.full((2, 3, SIZE, SIZE), 0.2)
+    checker = (torch.arange(SIZE)[:, None] + torch.arange(SIZE)[None, :]) % 2 * 0.6 - 0.3
+    with torch.no_grad():
+        seen, unseen = ((m.discriminator(flat + checker) - m.discriminator(flat)).abs().max() for m in (plain, blurred))
+    assert seen > 1e-5 and unseen < 1e-4 * seen
 
 
 @pytest.mark.parametrize("loss", sorted({"vanilla", "lsgan", "hinge", *loss_names("gan")}))

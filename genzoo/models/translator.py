@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from genzoo.config import DataConfig, GanLoss, ModelConfig, R1Every, R1Weight
+from genzoo.config import DataConfig, DiscBlur, GanLoss, ModelConfig, R1Every, R1Weight
 from genzoo.errors import ConfigError
 
 Norm = Literal["instance", "batch", "none"]
@@ -32,12 +32,7 @@ class TranslatorConfig(ModelConfig):
     norm: Norm = Field("instance", description="Normalisation of every network: instance, batch or none.")
     disc_width: int = Field(32, gt=0, description="Discriminator channels of the first layer (ndf; paper: 64).")
     disc_layers: int = Field(3, ge=1, le=6, description="Stride-2 layers of the PatchGAN discriminator (paper: 3).")
-    disc_blur: bool = Field(
-        False,
-        description="Blur with a fixed [1, 2, 1] binomial filter before each stride-2 convolution of the "
-        "discriminators (anti-aliased downsampling), so that their gradients reach the generators without the "
-        "stride's checkerboard.",
-    )
+    disc_blur: DiscBlur = False
     gan_loss: GanLoss = Field("lsgan", description="Registered adversarial loss: lsgan (paper), vanilla, hinge, ….")
     lr: float = Field(2e-4, gt=0, description="Adam learning rate of generators and discriminators.")
     beta1: float = Field(0.5, ge=0, lt=1, description="Adam beta1.")

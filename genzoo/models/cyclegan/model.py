@@ -24,6 +24,7 @@ from genzoo.errors import CapabilityError
 from genzoo.losses.gan import r1_penalty
 from genzoo.models.base import Batch, GenerativeModel, StepContext
 from genzoo.models.cyclegan import CycleGANConfig, UnetCycleGANConfig
+from genzoo.models.layers import Blur
 from genzoo.models.translator import Norm, ResnetGeneratorConfig, TranslatorConfig
 from genzoo.registry import get_loss
 
@@ -193,21 +194,6 @@ class UnetGenerator(nn.Module):
             if i > 0:
                 h = torch.cat([skips[i], h], 1)
         return h
-
-
-class Blur(nn.Module):
-    """A fixed 3×3 binomial low-pass filter ([1, 2, 1] ⊗ [1, 2, 1] / 16) on every channel, reflection-padded: it
-    keeps flat regions and removes the highest frequency (a one-pixel checkerboard) entirely. No weights."""
-
-    def __init__(self, channels: int) -> None:
-        super().__init__()
-        row = torch.tensor([1.0, 2.0, 1.0])
-        kernel = (row[:, None] * row[None, :]) / 16
-        self.register_buffer("kernel", kernel.expand(channels, 1, 3, 3).clone(), persistent=False)
-        self.pad = nn.ReflectionPad2d(1)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return nn.functional.conv2d(self.pad(x), self.kernel.to(x.dtype), groups=x.shape[1])
 
 
 class PatchDiscriminator(nn.Module):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator
 
-from genzoo.config import GanLoss, ModelConfig, R1Every, R1Weight
+from genzoo.config import DiscBlur, GanLoss, ModelConfig, R1Every, R1Weight
 from genzoo.errors import ConfigError
 from genzoo.registry import register_model
 
@@ -39,6 +39,7 @@ class GANConfig(ModelConfig):
         "batch",
         description="Discriminator normalisation: batch (the DCGAN paper) or spectral (Miyato et al.; no BatchNorm).",
     )
+    d_blur: DiscBlur = False
     beta1: float = Field(0.5, ge=0, lt=1, description="Adam beta1.")
     beta2: float = Field(0.999, ge=0, lt=1, description="Adam beta2.")
     ema: float = Field(

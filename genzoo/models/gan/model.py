@@ -32,6 +32,7 @@ from genzoo.losses.gan import r1_penalty
 from genzoo.models.augment import diff_augment
 from genzoo.models.base import Batch, GenerativeModel, StepContext
 from genzoo.models.gan import ACGANConfig, DCGANConfig, GANConfig
+from genzoo.models.layers import Blur
 from genzoo.models.sampling import random_conditions
 from genzoo.registry import get_loss
 
@@ -123,7 +124,8 @@ class Discriminator(nn.Module):
     """``(N, 3, size, size)`` → ``(N, outputs)`` logits: stride-2 convolutions with BatchNorm (none on the first)
     and LeakyReLU 0.2 down to 4×4, then a 4×4 convolution to ``outputs`` values (real/fake, then class logits).
 
-    With ``d_norm="spectral"`` every convolution is spectrally normalised and there is no BatchNorm.
+    With ``d_norm="spectral"`` every convolution is spectrally normalised and there is no BatchNorm; ``d_blur`` puts
+    a fixed binomial ``Blur`` before each stride-2 convolution (no weights).
     """
 
     def __init__(self, config: GANConfig, outputs: int) -> None:
@@ -135,10 +137,13 @@ class Discriminator(nn.Module):
             layer = nn.Conv2d(c_in, c_out, *args, bias=bias or spectral)
             return nn.utils.parametrizations.spectral_norm(layer) if spectral else layer
 
-        layers: list[nn.Module] = [conv(3, widths[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        def blur(channels: int) -> list[nn.Module]:
+            return [Blur(channels)] if config.d_blur else []
+
+        layers: list[nn.Module] = [*blur(3), conv(3, widths[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
         for w_in, w_out in itertools.pairwise(widths):
             norm = [] if spectral else [nn.BatchNorm2d(w_out)]
-            layers += [conv(w_in, w_out, 4, 2, 1, bias=False), *norm, nn.LeakyReLU(0.2, True)]
+            layers += [*blur(w_in), conv(w_in, w_out, 4, 2, 1, bias=False), *norm, nn.LeakyReLU(0.2, True)]
         self.features = nn.Sequential(*layers)
         self.head = conv(widths[-1], outputs, BOTTOM, 1, 0)
 
