@@ -4,7 +4,7 @@ Each model trains through genzoo's Trainer on random in-memory images at its def
 defaults and once with the options given; the two alternate within each repeat, so that machine noise hits both
 alike, and the table reports the median img/s of each and their ratio.
 
-    python benchmarks/bench_option.py --models cyclegan-unet --set disc_blur=true [--steps 12] [--repeats 3]
+    python benchmarks/bench_option.py --models cyclegan-unet --set disc_blur=all [--steps 12] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from genzoo.registry import models
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", required=True)
-    parser.add_argument("--set", nargs="+", required=True, help="the options to measure, e.g. disc_blur=true")
+    parser.add_argument("--set", nargs="+", required=True, help="the options to measure, e.g. disc_blur=all")
     parser.add_argument("--base", nargs="*", default=[], help="overrides of both sides, e.g. image_size=64")
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--repeats", type=int, default=3)

@@ -58,11 +58,11 @@ R1Weight = Annotated[
 ]
 R1Every = Annotated[int, Field(gt=0, description="Steps between R1 penalties (lazy regularisation, scaled to match).")]
 DiscBlur = Annotated[
-    bool,
+    Literal["off", "inner", "all"],
     Field(
-        description="Blur with a fixed [1, 2, 1] binomial filter before each stride-2 convolution of the "
-        "discriminators (anti-aliased downsampling), so that their gradients reach the generators without the "
-        "stride's checkerboard."
+        description="A fixed [1, 2, 1] binomial blur before the discriminators' stride-2 convolutions (anti-aliased "
+        "downsampling), so that their gradients reach the generators without the stride's checkerboard: before "
+        "all of them, before all but the first (inner: the image itself is seen unblurred), or off."
     ),
 ]
 

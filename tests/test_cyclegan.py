@@ -99,12 +99,15 @@ def test_blurred_discriminator_is_deaf_to_a_one_pixel_checkerboard() -> None:
     checker = (torch.arange(8)[:, None] + torch.arange(8)[None, :]) % 2 * 2 - 1.0
     assert torch.allclose(Blur(2)(flat), flat)
     assert Blur(2)(flat + checker)[..., 1:-1, 1:-1].sub(0.3).abs().max() < 1e-6  # borders are reflection-padded
-    plain, blurred = _tiny("cyclegan-resnet"), _tiny("cyclegan-resnet", disc_blur=True)
-    shapes = [[tuple(t.shape) for t in net.state_dict().values()] for net in (plain.D_A, blurred.D_A)]
-    assert shapes[0] == shapes[1]  # the same weights (the blurs hold none; they shift the layers' indices)
-    assert sum(isinstance(m, Blur) for m in blurred.D_A.modules()) == 3  # the image and two strided layers
-    x = torch.rand(2, 3, 32, 32) * 2 - 1
-    assert blurred.D_A(x).shape == plain.D_A(x).shape
+    plain = _tiny("cyclegan-resnet")
+    for blur, count in [("all", 3), ("inner", 2)]:  # the image and two strided layers; the strided layers only
+        blurred = _tiny("cyclegan-resnet", disc_blur=blur)
+        shapes = [[tuple(t.shape) for t in net.state_dict().values()] for net in (plain.D_A, blurred.D_A)]
+        assert shapes[0] == shapes[1]  # the same weights (the blurs hold none; they shift the layers' indices)
+        assert sum(isinstance(m, Blur) for m in blurred.D_A.modules()) == count
+        assert isinstance(blurred.D_A.model[0], Blur) == (blur == "all")
+        x = torch.rand(2, 3, 32, 32) * 2 - 1
+        assert blurred.D_A(x).shape == plain.D_A(x).shape
 
 
 def test_config_validation() -> None:

@@ -32,7 +32,7 @@ class TranslatorConfig(ModelConfig):
     norm: Norm = Field("instance", description="Normalisation of every network: instance, batch or none.")
     disc_width: int = Field(32, gt=0, description="Discriminator channels of the first layer (ndf; paper: 64).")
     disc_layers: int = Field(3, ge=1, le=6, description="Stride-2 layers of the PatchGAN discriminator (paper: 3).")
-    disc_blur: DiscBlur = False
+    disc_blur: DiscBlur = "off"
     gan_loss: GanLoss = Field("lsgan", description="Registered adversarial loss: lsgan (paper), vanilla, hinge, ….")
     lr: float = Field(2e-4, gt=0, description="Adam learning rate of generators and discriminators.")
     beta1: float = Field(0.5, ge=0, lt=1, description="Adam beta1.")

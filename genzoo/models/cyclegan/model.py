@@ -199,19 +199,19 @@ class UnetGenerator(nn.Module):
 class PatchDiscriminator(nn.Module):
     """PatchGAN: ``disc_layers`` stride-2 4×4 convolutions, one stride-1, then a 1-channel map of patch logits.
     The layout (``model.N``) is the reference's ``NLayerDiscriminator``; ``disc_blur`` adds a ``Blur`` before each
-    stride-2 convolution (no weights)."""
+    stride-2 convolution (``all``) or each but the first, on the image (``inner``); no weights."""
 
     def __init__(self, config: TranslatorConfig) -> None:
         super().__init__()
         w, n, norm = config.disc_width, config.disc_layers, config.norm
         bias = conv_bias(norm)
-        blur = [Blur(CHANNELS)] if config.disc_blur else []
+        blur = [Blur(CHANNELS)] if config.disc_blur == "all" else []
         layers: list[nn.Module] = [*blur, nn.Conv2d(CHANNELS, w, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]
         mult = 1
         for i in range(1, n + 1):
             prev, mult = mult, min(2**i, MAX_MULT)
             stride = 2 if i < n else 1
-            if stride == 2 and config.disc_blur:
+            if stride == 2 and config.disc_blur != "off":
                 layers.append(Blur(w * prev))
             layers += [
                 nn.Conv2d(w * prev, w * mult, 4, stride=stride, padding=1, bias=bias),

@@ -39,7 +39,7 @@ class GANConfig(ModelConfig):
         "batch",
         description="Discriminator normalisation: batch (the DCGAN paper) or spectral (Miyato et al.; no BatchNorm).",
     )
-    d_blur: DiscBlur = False
+    d_blur: DiscBlur = "off"
     beta1: float = Field(0.5, ge=0, lt=1, description="Adam beta1.")
     beta2: float = Field(0.999, ge=0, lt=1, description="Adam beta2.")
     ema: float = Field(

@@ -125,7 +125,8 @@ class Discriminator(nn.Module):
     and LeakyReLU 0.2 down to 4×4, then a 4×4 convolution to ``outputs`` values (real/fake, then class logits).
 
     With ``d_norm="spectral"`` every convolution is spectrally normalised and there is no BatchNorm; ``d_blur`` puts
-    a fixed binomial ``Blur`` before each stride-2 convolution (no weights).
+    a fixed binomial ``Blur`` before each stride-2 convolution (``all``) or each but the first, on the image
+    (``inner``); no weights.
     """
 
     def __init__(self, config: GANConfig, outputs: int) -> None:
@@ -137,10 +138,11 @@ class Discriminator(nn.Module):
             layer = nn.Conv2d(c_in, c_out, *args, bias=bias or spectral)
             return nn.utils.parametrizations.spectral_norm(layer) if spectral else layer
 
-        def blur(channels: int) -> list[nn.Module]:
-            return [Blur(channels)] if config.d_blur else []
+        def blur(channels: int, first: bool = False) -> list[nn.Module]:
+            wanted = config.d_blur == "all" or (config.d_blur == "inner" and not first)
+            return [Blur(channels)] if wanted else []
 
-        layers: list[nn.Module] = [*blur(3), conv(3, widths[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        layers: list[nn.Module] = [*blur(3, first=True), conv(3, widths[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
         for w_in, w_out in itertools.pairwise(widths):
             norm = [] if spectral else [nn.BatchNorm2d(w_out)]
             layers += [*blur(w_in), conv(w_in, w_out, 4, 2, 1, bias=False), *norm, nn.LeakyReLU(0.2, True)]
