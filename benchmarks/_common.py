@@ -21,6 +21,7 @@ from genzoo.data.core import ImageSet, Split
 from genzoo.data.loading import Domains
 from genzoo.data.toon import ATTRIBUTES
 from genzoo.devices import resolve_precision
+from genzoo.registry import ModelEntry
 from genzoo.runs import RunDir
 from genzoo.trainer import Trainer
 
@@ -96,6 +97,15 @@ def image_split(uint8: np.ndarray, attributes: np.ndarray | None = None, schema:
     train = ImageSet(uint8, "bench", attributes, dict(schema or {}))
     heldout = ImageSet(uint8[:64], "bench", None if attributes is None else attributes[:64], dict(schema or {}))
     return Split(train, heldout)
+
+
+def training_data(entry: ModelEntry, batch_size: int, size: int) -> tuple[Split, Split | None]:
+    """Random built-in-like data for a registered model's Trainer: ``max(256, 4 × batch)`` images with attribute
+    codes, and for a translator a second domain of as many other random images."""
+    uint8, _ = random_images(max(256, 4 * batch_size), size)
+    split = image_split(uint8, random_codes(len(uint8)), ATTRIBUTES)
+    target = image_split(random_images(len(uint8), size, seed=1)[0]) if "translate" in entry.capabilities else None
+    return split, target
 
 
 def print_header() -> None:

@@ -15,10 +15,9 @@ import argparse
 import statistics
 
 import torch
-from _common import image_split, random_codes, random_images, trainer_rate
+from _common import trainer_rate, training_data
 
 import genzoo
-from genzoo.data.toon import ATTRIBUTES
 from genzoo.devices import resolve_memory_format, resolve_precision
 from genzoo.registry import models
 
@@ -44,10 +43,7 @@ def main() -> None:
         model = genzoo.create(name, **dict(o.split("=", 1) for o in args.set))
         size = args.size or model.config.image_size
         batch = args.batch_size or int(entry.train_defaults.get("batch_size", 64))
-        uint8, _ = random_images(max(256, 4 * batch), size)
-        codes = random_codes(len(uint8))
-        split = image_split(uint8, codes, ATTRIBUTES)
-        target = image_split(random_images(len(uint8), size, seed=1)[0]) if "translate" in entry.capabilities else None
+        split, target = training_data(entry, batch, size)
         rates: dict[str, list[float]] = {"contiguous": [], "channels_last": []}
         for _ in range(args.repeats):
             for layout, out in rates.items():

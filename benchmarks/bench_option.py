@@ -13,10 +13,9 @@ import argparse
 import statistics
 
 import torch
-from _common import image_split, random_codes, random_images, trainer_rate
+from _common import trainer_rate, training_data
 
 import genzoo
-from genzoo.data.toon import ATTRIBUTES
 from genzoo.registry import models
 
 
@@ -37,9 +36,7 @@ def main() -> None:
         entry = models.get(name)
         batch = int(entry.train_defaults.get("batch_size", 64))
         size = genzoo.create(name, **dict(o.split("=", 1) for o in args.base)).config.image_size
-        uint8, _ = random_images(max(256, 4 * batch), size)
-        split = image_split(uint8, random_codes(len(uint8)), ATTRIBUTES)
-        target = image_split(random_images(len(uint8), size, seed=1)[0]) if "translate" in entry.capabilities else None
+        split, target = training_data(entry, batch, size)
         rates: dict[str, list[float]] = {"without": [], "with": []}
         for _ in range(args.repeats):
             for side, out in rates.items():

@@ -110,3 +110,16 @@ def test_layout_benchmark_table(monkeypatch: pytest.MonkeyPatch, capsys: pytest.
     for row in rows.values():
         nchw, nhwc, ratio = float(row[3]), float(row[4]), float(row[5].rstrip("x"))
         assert nchw > 0 and nhwc > 0 and ratio == pytest.approx(nhwc / nchw, rel=0.002, abs=0.006)
+
+
+def test_option_benchmark_table(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Each model trains with and without the option given, a translator included, and the ratio is theirs."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    bench = script("bench_option")
+    args = ["--models", "dcgan", "cyclegan-resnet", "--base", "image_size=32", "width=4", "--set", "r1=1"]
+    run_main(bench, monkeypatch, *args, "--steps", "1", "--repeats", "1")
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[3:]}
+    assert set(rows) == {"dcgan", "cyclegan-resnet"}
+    for row in rows.values():
+        without, with_, ratio = float(row[2]), float(row[3]), float(row[4].rstrip("x"))
+        assert without > 0 and with_ > 0 and ratio == pytest.approx(with_ / without, rel=0.002, abs=0.006)
