@@ -6,6 +6,7 @@ process so that machine noise hits both alike, repeating each configuration and 
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import statistics
 import tempfile
@@ -106,6 +107,19 @@ def training_data(entry: ModelEntry, batch_size: int, size: int) -> tuple[Split,
     split = image_split(uint8, random_codes(len(uint8)), ATTRIBUTES)
     target = image_split(random_images(len(uint8), size, seed=1)[0]) if "translate" in entry.capabilities else None
     return split, target
+
+
+def timing_arguments(parser: argparse.ArgumentParser, precision: str) -> None:
+    """The options of a Trainer benchmark's timing: ``--steps`` timed, ``--repeats`` interleaved, ``--precision``."""
+    parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--precision", default=precision, choices=["fp32", "auto", "bf16"])
+
+
+def print_setup(args: argparse.Namespace, extra: str = "") -> None:
+    """The first two lines of a Trainer benchmark's table: torch, threads, precision, steps and repeats."""
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, precision {args.precision}")
+    print(f"{args.steps} timed steps, median of {args.repeats}{extra}")
 
 
 def print_header() -> None:

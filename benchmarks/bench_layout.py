@@ -15,7 +15,7 @@ import argparse
 import statistics
 
 import torch
-from _common import trainer_rate, training_data
+from _common import print_setup, timing_arguments, trainer_rate, training_data
 
 import genzoo
 from genzoo.devices import resolve_memory_format, resolve_precision
@@ -26,17 +26,14 @@ MODELS = ["dcgan", "acgan", "vae-conv", "cyclegan-unet", "cyclegan-resnet", "cut
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=12)
-    parser.add_argument("--repeats", type=int, default=3)
+    timing_arguments(parser, precision="fp32")
     parser.add_argument("--models", nargs="+", default=MODELS)
     parser.add_argument("--size", type=int, help="image_size of every model (default: each model's own)")
     parser.add_argument("--batch-size", type=int, help="batch size of every model (default: each model's own)")
-    parser.add_argument("--precision", default="fp32", choices=["fp32", "auto", "bf16"])
     parser.add_argument("--set", nargs="*", default=[], help="config overrides for every model, e.g. width=16")
     args = parser.parse_args()
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, precision {args.precision}")
-    print(f"{args.steps} timed steps, median of {args.repeats}")
+    print_setup(args)
     print(f"{'model':>16}  {'px':>3}  {'batch':>5}  {'NCHW img/s':>10}  {'NHWC img/s':>10}  {'NHWC/NCHW':>9}  auto")
     for name in args.models:
         entry = models.get(name)

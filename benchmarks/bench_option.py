@@ -12,8 +12,7 @@ from __future__ import annotations
 import argparse
 import statistics
 
-import torch
-from _common import trainer_rate, training_data
+from _common import print_setup, timing_arguments, trainer_rate, training_data
 
 import genzoo
 from genzoo.registry import models
@@ -24,13 +23,10 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", required=True)
     parser.add_argument("--set", nargs="+", required=True, help="the options to measure, e.g. disc_blur=all")
     parser.add_argument("--base", nargs="*", default=[], help="overrides of both sides, e.g. image_size=64")
-    parser.add_argument("--steps", type=int, default=12)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--precision", default="auto", choices=["fp32", "auto", "bf16"])
+    timing_arguments(parser, precision="auto")
     args = parser.parse_args()
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, precision {args.precision}")
-    print(f"{args.steps} timed steps, median of {args.repeats}; option: {' '.join(args.set)}")
+    print_setup(args, f"; option: {' '.join(args.set)}")
     print(f"{'model':>16}  {'batch':>5}  {'without img/s':>13}  {'with img/s':>10}  {'with/without':>12}")
     for name in args.models:
         entry = models.get(name)
