@@ -91,8 +91,9 @@ def test_unet_resize_upsampling() -> None:
 
 
 def test_blurred_discriminator_is_deaf_to_a_one_pixel_checkerboard() -> None:
-    """``disc_blur`` puts a fixed binomial blur before each stride-2 convolution: no new weights, the same map of
-    patch logits, and a one-pixel checkerboard (the pattern a stride's gradient is made of) is filtered out."""
+    """``disc_blur`` puts a fixed binomial blur before each stride-2 convolution (``all``) or each but the image's
+    (``inner``): no new weights, the same map of patch logits, and a one-pixel checkerboard (the pattern a stride's
+    gradient is made of) is filtered out."""
     from genzoo.models.layers import Blur
 
     flat = torch.full((1, 2, 8, 8), 0.3)

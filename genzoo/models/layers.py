@@ -22,3 +22,9 @@ class Blur(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return nn.functional.conv2d(self.pad(x), self.kernel.to(x.dtype), groups=x.shape[1])
+
+
+def blur_before(setting: str, channels: int, *, first: bool = False) -> list[nn.Module]:
+    """What a discriminator's ``disc_blur`` / ``d_blur`` setting (``off``, ``inner``, ``all``) puts before one of its
+    stride-2 convolutions: a ``Blur`` with ``all``, and with ``inner`` unless it is the ``first`` (on the image)."""
+    return [Blur(channels)] if setting == "all" or (setting == "inner" and not first) else []

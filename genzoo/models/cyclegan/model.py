@@ -24,7 +24,7 @@ from genzoo.errors import CapabilityError
 from genzoo.losses.gan import r1_penalty
 from genzoo.models.base import Batch, GenerativeModel, StepContext
 from genzoo.models.cyclegan import CycleGANConfig, UnetCycleGANConfig
-from genzoo.models.layers import Blur
+from genzoo.models.layers import blur_before
 from genzoo.models.translator import Norm, ResnetGeneratorConfig, TranslatorConfig
 from genzoo.registry import get_loss
 
@@ -205,15 +205,18 @@ class PatchDiscriminator(nn.Module):
         super().__init__()
         w, n, norm = config.disc_width, config.disc_layers, config.norm
         bias = conv_bias(norm)
-        blur = [Blur(CHANNELS)] if config.disc_blur == "all" else []
-        layers: list[nn.Module] = [*blur, nn.Conv2d(CHANNELS, w, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]
+        blur = config.disc_blur
+        layers: list[nn.Module] = [
+            *blur_before(blur, CHANNELS, first=True),
+            nn.Conv2d(CHANNELS, w, 4, stride=2, padding=1),
+            nn.LeakyReLU(0.2, True),
+        ]
         mult = 1
         for i in range(1, n + 1):
             prev, mult = mult, min(2**i, MAX_MULT)
             stride = 2 if i < n else 1
-            if stride == 2 and config.disc_blur != "off":
-                layers.append(Blur(w * prev))
             layers += [
+                *(blur_before(blur, w * prev) if stride == 2 else []),
                 nn.Conv2d(w * prev, w * mult, 4, stride=stride, padding=1, bias=bias),
                 norm_layer(norm, w * mult),
                 nn.LeakyReLU(0.2, True),

@@ -32,7 +32,7 @@ from genzoo.losses.gan import r1_penalty
 from genzoo.models.augment import diff_augment
 from genzoo.models.base import Batch, GenerativeModel, StepContext
 from genzoo.models.gan import ACGANConfig, DCGANConfig, GANConfig
-from genzoo.models.layers import Blur
+from genzoo.models.layers import blur_before
 from genzoo.models.sampling import random_conditions
 from genzoo.registry import get_loss
 
@@ -138,14 +138,15 @@ class Discriminator(nn.Module):
             layer = nn.Conv2d(c_in, c_out, *args, bias=bias or spectral)
             return nn.utils.parametrizations.spectral_norm(layer) if spectral else layer
 
-        def blur(channels: int, first: bool = False) -> list[nn.Module]:
-            wanted = config.d_blur == "all" or (config.d_blur == "inner" and not first)
-            return [Blur(channels)] if wanted else []
-
-        layers: list[nn.Module] = [*blur(3, first=True), conv(3, widths[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        blur = config.d_blur
+        layers: list[nn.Module] = [
+            *blur_before(blur, 3, first=True),
+            conv(3, widths[0], 4, 2, 1),
+            nn.LeakyReLU(0.2, True),
+        ]
         for w_in, w_out in itertools.pairwise(widths):
             norm = [] if spectral else [nn.BatchNorm2d(w_out)]
-            layers += [*blur(w_in), conv(w_in, w_out, 4, 2, 1, bias=False), *norm, nn.LeakyReLU(0.2, True)]
+            layers += [*blur_before(blur, w_in), conv(w_in, w_out, 4, 2, 1, bias=False), *norm, nn.LeakyReLU(0.2, True)]
         self.features = nn.Sequential(*layers)
         self.head = conv(widths[-1], outputs, BOTTOM, 1, 0)
 
