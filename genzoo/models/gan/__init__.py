@@ -30,6 +30,11 @@ class GANConfig(ModelConfig):
         32, description="Side of the square images in pixels: a power of two (32 by default: see docs/gan.md)."
     )
     latent_dim: int = Field(100, gt=0, description="Size of the generator's noise vector z.")
+    g_arch: Literal["dcgan", "resnet"] = Field(
+        "dcgan",
+        description="Generator: dcgan (stride-2 transposed convolutions, the paper's) or resnet (residual blocks "
+        "that upsample by nearest neighbour, then 3×3 convolutions; Miyato et al., 2018; docs/gan.md).",
+    )
     width: int = Field(32, gt=0, description="Channels of the generator's last and the discriminator's first layer.")
     max_width: int = Field(512, gt=0, description="Cap on the channels of any layer.")
     gan_loss: GanLoss = Field("vanilla", description="Registered GAN loss: vanilla, lsgan, hinge, or a plugin's.")

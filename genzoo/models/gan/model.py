@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -56,8 +56,10 @@ class Generator(nn.Module):
     """Noise ``z`` ``(N, latent_dim)`` and attribute values ``(N, K)`` → ``(N, 3, size, size)`` in ``[-1, 1]``.
 
     The input vector is ``z`` with one embedding per attribute beside it (``concat``) or added to it (``sum``); a 4×4
-    transposed convolution makes a 4×4 map of it, then stride-2 transposed convolutions with BatchNorm and ReLU, and a
-    last one to RGB with tanh.
+    transposed convolution makes a 4×4 map of it. Then, with ``g_arch="dcgan"``, stride-2 transposed convolutions
+    with BatchNorm and ReLU, and a last one to RGB with tanh; with ``g_arch="resnet"``, one :class:`UpBlock` per
+    doubling of the side, then BatchNorm, ReLU and a 3×3 convolution to RGB with tanh. With ``embedding="cbn"``
+    every BatchNorm is conditional (:class:`ConditionalBatchNorm2d`).
     """
 
     def __init__(
@@ -74,11 +76,15 @@ class Generator(nn.Module):
         def norm(channels: int) -> nn.Module:
             return ConditionalBatchNorm2d(channels, sizes) if cbn else nn.BatchNorm2d(channels)
 
-        layers: list[nn.Module] = [nn.ConvTranspose2d(in_dim, widths[0], BOTTOM, 1, 0, bias=False), norm(widths[0])]
-        layers.append(nn.ReLU(True))
-        for w_in, w_out in itertools.pairwise(widths):
-            layers += [nn.ConvTranspose2d(w_in, w_out, 4, 2, 1, bias=False), norm(w_out), nn.ReLU(True)]
-        layers += [nn.ConvTranspose2d(widths[-1], 3, 4, 2, 1), nn.Tanh()]
+        layers: list[nn.Module] = [nn.ConvTranspose2d(in_dim, widths[0], BOTTOM, 1, 0, bias=False)]
+        if config.g_arch == "resnet":
+            layers += [UpBlock(w_in, w_out, norm) for w_in, w_out in itertools.pairwise([*widths, widths[-1]])]
+            layers += [norm(widths[-1]), nn.ReLU(True), nn.Conv2d(widths[-1], 3, 3, 1, 1), nn.Tanh()]
+        else:
+            layers += [norm(widths[0]), nn.ReLU(True)]
+            for w_in, w_out in itertools.pairwise(widths):
+                layers += [nn.ConvTranspose2d(w_in, w_out, 4, 2, 1, bias=False), norm(w_out), nn.ReLU(True)]
+            layers += [nn.ConvTranspose2d(widths[-1], 3, 4, 2, 1), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
     def condition(self, z: Tensor, labels: Tensor | None) -> Tensor:
@@ -97,8 +103,31 @@ class Generator(nn.Module):
         if labels is None:
             raise ConfigError("this generator conditions its BatchNorm layers: give attribute values")
         for layer in self.net:
-            x = layer(x, labels) if isinstance(layer, ConditionalBatchNorm2d) else layer(x)
+            x = layer(x, labels) if isinstance(layer, ConditionalBatchNorm2d | UpBlock) else layer(x)
         return x
+
+
+def _normed(norm: nn.Module, x: Tensor, labels: Tensor | None) -> Tensor:
+    return norm(x, labels) if isinstance(norm, ConditionalBatchNorm2d) else norm(x)
+
+
+class UpBlock(nn.Module):
+    """A residual block that doubles the side (the generator block of Miyato et al., 2018, and BigGAN): BatchNorm,
+    ReLU, nearest-neighbour upsampling and a 3×3 convolution, then BatchNorm, ReLU and a 3×3 convolution, added to
+    the upsampled input through a 1×1 convolution. ``labels`` feed conditional BatchNorms (None for plain ones)."""
+
+    def __init__(self, c_in: int, c_out: int, norm: Callable[[int], nn.Module]) -> None:
+        super().__init__()
+        self.norm1, self.conv1 = norm(c_in), nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False)
+        self.norm2, self.conv2 = norm(c_out), nn.Conv2d(c_out, c_out, 3, 1, 1)
+        self.skip = nn.Conv2d(c_in, c_out, 1)
+
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        # nearest-neighbour upsampling commutes with the norm's statistics, the ReLU and a 1×1 convolution: those run
+        # on the small map
+        h = F.interpolate(F.relu(_normed(self.norm1, x, labels)), scale_factor=2.0, mode="nearest")
+        h = self.conv2(F.relu(_normed(self.norm2, self.conv1(h), labels)))
+        return F.interpolate(self.skip(x), scale_factor=2.0, mode="nearest") + h
 
 
 class ConditionalBatchNorm2d(nn.Module):
