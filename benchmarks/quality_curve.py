@@ -21,42 +21,12 @@ images' reference where the metric has one (for L1, the untranslated source's).
 from __future__ import annotations
 
 import argparse
-import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import genzoo.api as api
+from genzoo.release import LARGE, SMALL, checkpoints, measured, training_seconds
 from genzoo.runs import RunDir
-
-LARGE = ("hair_color", "hair_style", "skin_tone", "face_shape", "background")
-SMALL = ("glasses", "eye_color", "eye_shape", "mouth")
-
-
-def checkpoints(run: RunDir) -> Iterator[tuple[int, Path]]:
-    """``(step, file)`` of every kept checkpoint of ``run`` and of its final weights, by step, each step once."""
-    found = {int(path.stem.split("-")[1]): path for path in run.checkpoint_files()}
-    if run.finished:
-        found[int(api.info(run.weights).step)] = run.weights
-    yield from sorted(found.items())
-
-
-def measured(step: int, path: Path, cache: Path, n: int, seed: int, average: bool) -> dict[str, Any]:
-    """``genzoo eval``'s result for ``path``, from ``cache`` when it holds one of the same ``n``, seed and weights."""
-    file = cache / f"step-{step:07d}{'' if average else '-raw'}.json"
-    if file.exists():
-        stored = json.loads(file.read_text())
-        if stored.get("n") == n and stored.get("seed") == seed:
-            return stored
-    result = api.evaluate(path, n=n, seed=seed, average=average, progress=False)
-    cache.mkdir(exist_ok=True)
-    file.write_text(json.dumps(result, indent=1))
-    return result
-
-
-def training_seconds(run: RunDir) -> dict[int, float]:
-    """The ``seconds`` logged at each step in ``run``'s ``metrics.jsonl`` (cumulative over resumed sessions)."""
-    return {int(r["step"]): float(r["seconds"]) for r in run.read_metrics() if "step" in r and "seconds" in r}
 
 
 def share(value: Any) -> str:
@@ -140,7 +110,7 @@ def main() -> None:
     for run in args.runs:
         seconds = training_seconds(RunDir(run))
         rows = [
-            (step, seconds.get(step), measured(step, path, run / "curve", args.n, args.seed, not args.raw_weights))
+            (step, seconds.get(step), measured(step, path, RunDir(run), args.n, args.seed, not args.raw_weights))
             for step, path in checkpoints(RunDir(run))
         ]
         if rows:

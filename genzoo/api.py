@@ -17,11 +17,20 @@ from genzoo.checkpoint import CheckpointInfo
 from genzoo.config import RunConfig, build_run_config
 from genzoo.errors import GenzooError, StorageError, disk_full
 from genzoo.io import write_json
-from genzoo.models.loading import create, load, load_weights, num_parameters, require, training_data
+from genzoo.models.loading import create, export, load, load_weights, num_parameters, require, training_data
 from genzoo.registry import ModelEntry, models
 from genzoo.report import html
 from genzoo.report.compare import Comparison, compare_runs, read_eval
-from genzoo.runs import DEFAULT_ROOT, EVAL_FILE, RunDir, existing_run, finished_run, new_run_dir, resolve_weights
+from genzoo.runs import (
+    DEFAULT_ROOT,
+    EVAL_FILE,
+    RunDir,
+    WeightsChoice,
+    existing_run,
+    finished_run,
+    new_run_dir,
+    resolve_weights,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -36,6 +45,7 @@ __all__ = [
     "compare",
     "create",
     "evaluate",
+    "export",
     "info",
     "latent_map",
     "list_models",
@@ -62,9 +72,10 @@ def list_models(pattern: str | None = None) -> list[ModelEntry]:
     return models.entries(pattern)
 
 
-def info(source: str | Path, root: Path = DEFAULT_ROOT) -> CheckpointInfo:
-    """What a checkpoint (file, run directory, or a model's newest run) is, read from its header alone."""
-    return resolve_weights(source, root)
+def info(source: str | Path, root: Path = DEFAULT_ROOT, weights: WeightsChoice = "auto") -> CheckpointInfo:
+    """What a checkpoint (file, run directory, or a model's newest run or released weights) is, read from its header
+    alone."""
+    return resolve_weights(source, root, weights)
 
 
 # ---- training ----------------------------------------------------------------------------------------------------
@@ -73,6 +84,7 @@ def info(source: str | Path, root: Path = DEFAULT_ROOT) -> CheckpointInfo:
 def run_config(
     name: str,
     *,
+    preset: str | None = None,
     data: str | None = None,
     to: str | None = None,
     config_file: Path | None = None,
@@ -83,13 +95,14 @@ def run_config(
     options = {"train": train, "data": {"name": data, "to": to}}
     from genzoo.data.loading import with_absolute_paths
 
-    config = build_run_config(name, config_file=config_file, options=options, overrides=overrides)
+    config = build_run_config(name, preset=preset, config_file=config_file, options=options, overrides=overrides)
     return config.model_copy(update={"data": with_absolute_paths(config.data)})
 
 
 def train(
     name: str | None = None,
     *,
+    preset: str | None = None,
     data: str | None = None,
     to: str | None = None,
     config_file: Path | None = None,
@@ -103,12 +116,13 @@ def train(
     """Train a model, or continue a run with ``resume=RUN_DIR``; then draw its pictures, measure it on held-out
     images and write its report. Returns where the run is and how it went.
 
+    ``preset`` names a registered configuration of the model (``"zoo"``: the recipe of its released weights);
     ``train_options`` are ``TrainConfig`` fields (``steps``, ``epochs``, ``device``, ``seed``, …).
     """
     from genzoo import distributed
     from genzoo.trainer import Trainer
 
-    config = _requested_config(name, data, to, config_file, overrides, out, resume, train_options)
+    config = _requested_config(name, preset, data, to, config_file, overrides, out, resume, train_options)
     if resume is not None:
         run = RunDir(Path(resume))
         result = _fit(Trainer(config, run.path, resume=True, progress=progress), run)
@@ -126,6 +140,7 @@ def train(
 
 def resumed_config(
     name: str | None,
+    preset: str | None,
     resume: Path,
     data: str | None,
     to: str | None,
@@ -143,7 +158,11 @@ def resumed_config(
     if name is not None and name != saved.get("name"):
         raise GenzooError(f"{resume} is a run of {saved.get('name')}, not of {name}.")
     given = {k for k, v in train_options.items() if v is not None} | {
-        k for k, v in {"data": data, "to": to, "config": config_file, "set": list(overrides), "out": out}.items() if v
+        k
+        for k, v in {
+            "preset": preset, "data": data, "to": to, "config": config_file, "set": list(overrides), "out": out
+        }.items()
+        if v
     }
     refused = sorted(given - RESUMABLE_OPTIONS)
     if refused:
@@ -162,6 +181,7 @@ def resumed_config(
 def check_run(
     name: str | None = None,
     *,
+    preset: str | None = None,
     data: str | None = None,
     to: str | None = None,
     config_file: Path | None = None,
@@ -175,7 +195,7 @@ def check_run(
     from genzoo.data.loading import check_data_name
     from genzoo.devices import resolve_device, resolve_precision
 
-    config = _requested_config(name, data, to, config_file, overrides, out, resume, train_options)
+    config = _requested_config(name, preset, data, to, config_file, overrides, out, resume, train_options)
     for source in (config.data.name, config.data.to):
         if source is not None:
             check_data_name(source)
@@ -185,6 +205,7 @@ def check_run(
 
 def _requested_config(
     name: str | None,
+    preset: str | None,
     data: str | None,
     to: str | None,
     config_file: Path | None,
@@ -195,10 +216,12 @@ def _requested_config(
 ) -> RunConfig:
     """The run config that ``train`` and ``check_run`` were asked for: a resumed run's, or a new one of ``name``."""
     if resume is not None:
-        return resumed_config(name, resume, data, to, config_file, overrides, out, train_options)
+        return resumed_config(name, preset, resume, data, to, config_file, overrides, out, train_options)
     if name is None:
         raise GenzooError("Name the model to train, e.g. `genzoo train vae-conv --data cartoon`.")
-    return run_config(name, data=data, to=to, config_file=config_file, overrides=overrides, **train_options)
+    return run_config(
+        name, preset=preset, data=data, to=to, config_file=config_file, overrides=overrides, **train_options
+    )
 
 
 def _fit(trainer: Trainer, run: RunDir) -> TrainResult:
@@ -277,17 +300,19 @@ def evaluate(
     n: int = 1000,
     seed: int = 0,
     average: bool = True,
+    weights: WeightsChoice = "auto",
 ) -> dict[str, Any]:
     """Every metric that applies to a trained model, on the held-out images of the data it was trained on (and, for
     a translator, of its target domain): ``n`` generated or translated images from ``seed`` against ``n`` held-out
     ones. Metrics read by the judge train it first when it is not cached yet (a few minutes; a progress bar on
     stderr with ``progress``). A model with a moving average of its weights is measured with it unless ``average``
-    is False; ``weights`` says which. ``docs/metrics.md`` describes every key."""
+    is False; the result's ``weights`` says which. A model name is resolved as ``load`` resolves it (``weights``
+    chooses between local runs and released weights). ``docs/metrics.md`` describes every key."""
     from genzoo.judge import load_judge
     from genzoo.metrics import JUDGED, capabilities
     from genzoo.metrics import evaluate as measure
 
-    header = resolve_weights(source, root)
+    header = resolve_weights(source, root, weights)
     if header.run is None:
         raise GenzooError(f"{header.path} does not say what data it was trained on; evaluate a run directory.")
     model = load(header.path, average=average)

@@ -11,6 +11,8 @@ The header metadata (all strings, as safetensors requires) holds:
 ``run``       the whole run config (model, train, data) as JSON, when written by a run
 ``extra``     JSON of anything else the model wants known (e.g. a translator's domain names)
 ``state``     only in resumable checkpoints: the JSON skeleton of the training state
+``inference`` ``true`` in an inference-only file (``genzoo export``): only what sampling, reconstruction and
+              translation use, the moving average in place of the trained weights, no training state
 ============  ===========================================================================
 
 Weights are stored under their ``state_dict`` names. A resumable checkpoint adds the training state (optimizers,
@@ -22,6 +24,7 @@ same folder, fsync, then rename, so a crash never leaves a half-written file und
 
 from __future__ import annotations
 
+import hashlib
 import json
 import struct
 from collections.abc import Mapping
@@ -73,6 +76,8 @@ class CheckpointInfo:
     extra: dict[str, Any]
     resumable: bool
     tensors: dict[str, tuple[str, tuple[int, ...]]] = field(repr=False)
+    inference: bool = False
+    """Whether the file holds only the weights inference uses (``genzoo export``), not a whole model."""
 
     @property
     def num_parameters(self) -> int:
@@ -95,6 +100,7 @@ class CheckpointInfo:
             "run": self.run,
             "extra": self.extra,
             "resumable": self.resumable,
+            "inference": self.inference,
             "num_parameters": self.num_parameters,
         }
 
@@ -157,6 +163,7 @@ def read_header(path: Path) -> CheckpointInfo:
             extra=_json_object(meta, "extra"),
             resumable="state" in meta,
             tensors=tensors,
+            inference=meta.get("inference") == "true",
         )
     except (ValueError, TypeError) as exc:
         raise CheckpointError(
@@ -219,6 +226,35 @@ def load_state(path: Path) -> dict[str, Any]:
     return unpack(json.loads(meta["state"]), tensors)
 
 
+def sha256_of(path: Path) -> str:
+    """The sha256 of a file's bytes, in hex."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify(path: Path, sha256: str, what: str) -> None:
+    """Refuse ``path`` (described as ``what``, e.g. "the released weights of vae-conv") unless its bytes have
+    ``sha256``: a missing, truncated, damaged or replaced file is one ``CheckpointError`` that says what to do."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(
+            f"{what} should be at {path}, but the file is missing: the installation is incomplete. Reinstall the "
+            f"package that provides it (in a git checkout: `git checkout -- {path.name}` in its folder), or train "
+            f"the model yourself and give its run directory."
+        )
+    found = sha256_of(path)
+    if found != sha256:
+        raise CheckpointError(
+            f"{what} ({path}, {path.stat().st_size:,} bytes) do not match their sha256: expected {sha256[:16]}…, "
+            f"found {found[:16]}…. The file is truncated, damaged or was replaced, so it is not loaded. Reinstall "
+            f"the package that provides it (in a git checkout: `git checkout -- {path.name}` in its folder), or "
+            f"train the model yourself and give its run directory."
+        )
+
+
 # ---- writing ------------------------------------------------------------------------------------------------------
 
 
@@ -232,8 +268,10 @@ def save(
     run: Mapping[str, Any] | None = None,
     extra: Mapping[str, Any] | None = None,
     state: Any = None,
+    inference: bool = False,
 ) -> Path:
-    """Write a checkpoint atomically: weights, self-describing header, and (optionally) training state."""
+    """Write a checkpoint atomically: weights, self-describing header, and (optionally) training state; with
+    ``inference`` the header marks it as holding only what inference uses."""
     from safetensors.torch import save as to_bytes
 
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in weights.items()}
@@ -247,6 +285,8 @@ def save(
     }
     if run is not None:
         meta["run"] = json.dumps(dict(run), sort_keys=True)
+    if inference:
+        meta["inference"] = "true"
     if state is not None:
         state_tensors: dict[str, torch.Tensor] = {}
         meta["state"] = json.dumps(pack(state, state_tensors))

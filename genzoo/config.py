@@ -1,11 +1,11 @@
 """Pydantic configs: a model family's ``ModelConfig``, ``TrainConfig``, ``DataConfig`` and the ``RunConfig`` of a run.
 
 A run config is assembled in layers, each overriding the one before: the config classes' defaults, the model's
-registered training defaults, a ``--config`` file (YAML, TOML or JSON, with sections ``model``, ``train``, ``data``),
-the CLI's own options, and ``--set key=value`` overrides. A key may be dotted (``model.kl_schedule.kind``) or bare
-(``recon_loss``) when exactly one section has such a field. Values are read as YAML scalars, so ``true``, ``3``,
-``1e-3``, ``[a, b]`` and ``{kind: linear}`` all work. Every validation error is a ``ConfigError`` that names the
-field, the bad value and what is allowed.
+registered training defaults, a registered preset (``--preset zoo``), a ``--config`` file (YAML, TOML or JSON,
+with sections ``model``, ``train``, ``data``), the CLI's own options, and ``--set key=value`` overrides. A key may
+be dotted (``model.kl_schedule.kind``) or bare (``recon_loss``) when exactly one section has such a field. Values
+are read as YAML scalars, so ``true``, ``3``, ``1e-3``, ``[a, b]`` and ``{kind: linear}`` all work. Every
+validation error is a ``ConfigError`` that names the field, the bad value and what is allowed.
 """
 
 from __future__ import annotations
@@ -326,16 +326,31 @@ def validate_run(name: str, model_cls: type[ModelConfig], raw: Mapping[str, Any]
     return run
 
 
+def preset_layer(entry: registry.ModelEntry, preset: str) -> registry.Preset:
+    """The registered configuration ``preset`` of a model; an unknown one is refused with those it has."""
+    if preset not in entry.presets:
+        known = ", ".join(sorted(entry.presets)) or "none"
+        raise ConfigError(
+            f"{entry.name} has no preset {preset!r}. Its presets: {known} (`genzoo info {entry.name}` shows them); "
+            f"or leave --preset out to train with its defaults."
+        )
+    return entry.presets[preset]
+
+
 def build_run_config(
     name: str,
     *,
+    preset: str | None = None,
     config_file: Path | None = None,
     options: Mapping[str, Mapping[str, Any]] | None = None,
     overrides: Iterable[str] = (),
 ) -> RunConfig:
-    """The run config of model ``name`` from its defaults, a config file, CLI options and ``--set`` overrides."""
+    """The run config of model ``name`` from its defaults, a registered preset, a config file, CLI options and
+    ``--set`` overrides, each layer over the one before."""
     entry = registry.models.get(name)
     raw: dict[str, Any] = {"model": {}, "train": dict(entry.train_defaults), "data": dict(entry.data_defaults)}
+    if preset is not None:
+        raw = layer(raw, preset_layer(entry, preset))
     if config_file is not None:
         from_file = read_config_file(config_file)
         named = from_file.pop("name", name)

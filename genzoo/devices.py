@@ -6,6 +6,7 @@ small module: asking for a device does not import the Trainer.
 
 from __future__ import annotations
 
+import platform
 import random
 
 import numpy as np
@@ -47,6 +48,25 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype | Non
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.bfloat16 if device.type == "cpu" and cpu_supports_bf16() else None
+
+
+def machine_name(device: torch.device) -> str:
+    """What a run trains on, as a reader of a card wants it: the GPU's name, or the CPU's model with its fastest
+    vector extension (which decides the CPU's speed and its default precision)."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    if device.type != "cpu":
+        return device.type
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            named = [line.split(":", 1)[1].strip() for line in info if line.startswith("model name")]
+        model = named[0] if named else model
+    except OSError:
+        pass
+    level = torch.backends.cpu.get_cpu_capability()  # e.g. AVX512, AVX2, DEFAULT
+    vectors = "AVX-512 BF16" if cpu_supports_bf16() else level.replace("AVX512", "AVX-512")
+    return f"{model} ({vectors})"
 
 
 def precision_name(dtype: torch.dtype | None) -> str:

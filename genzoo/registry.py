@@ -25,12 +25,15 @@ import difflib
 import fnmatch
 import functools
 import importlib
+import importlib.resources
+import json
 import os
 import pkgutil
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, PackageNotFoundError, entry_points, packages_distributions, version
-from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from genzoo.errors import UnknownNameError
 
@@ -214,6 +217,53 @@ Capability = str
 CAPABILITIES: tuple[Capability, ...] = ("sample", "reconstruct", "translate", "encode", "conditional")
 
 
+Preset = Mapping[str, Mapping[str, object]]
+"""A registered configuration: sections (``model``, ``train``, ``data``) of fields, layered over a model's defaults
+by ``genzoo train NAME --preset PRESET``."""
+
+
+@dataclass(frozen=True)
+class Release:
+    """Released weights of a registered model, as torchvision's weights belong to a builder: an inference-only
+    ``.safetensors`` file shipped inside an installed package, the sha256 it must have, and its card.
+
+    ``file`` is a path inside ``package`` (``released/vae-conv.safetensors``); the card is the JSON file beside it
+    with the same stem (``released/vae-conv.json``): data, reproducing command, steps, time, machine, learning curve
+    and ``genzoo eval`` figures (``genzoo release`` writes both). A plugin ships its own the same way.
+    """
+
+    package: str
+    file: str
+    sha256: str
+
+    @property
+    def path(self) -> Path:
+        """Where the weights file is (it may be missing or damaged: ``genzoo.checkpoint.verify`` checks it)."""
+        return Path(str(importlib.resources.files(self.package).joinpath(self.file)))
+
+    @property
+    def card_path(self) -> Path:
+        return self.path.with_suffix(".json")
+
+    @property
+    def grid_path(self) -> Path:
+        """The card's picture: what the released model draws or translates."""
+        return self.path.with_suffix(".png")
+
+    def card(self) -> dict[str, Any]:
+        """The card's contents ({} when the file is missing or unreadable: the weights still load)."""
+        try:
+            card = json.loads(self.card_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return card if isinstance(card, dict) else {}
+
+
+def builtin_release(name: str, sha256: str) -> Release:
+    """The release of a built-in model: ``genzoo/released/<name>.safetensors``."""
+    return Release("genzoo", f"released/{name}.safetensors", sha256)
+
+
 @dataclass(frozen=True)
 class ModelEntry:
     """A registered model: how to build it and what it can do, known without importing torch."""
@@ -229,6 +279,10 @@ class ModelEntry:
     """Panels of ``curves.png``: a title → the logged terms drawn in it (none: one panel per term)."""
     data_defaults: dict[str, object] = field(default_factory=dict)
     """The model's defaults of the data section (e.g. ``{"augment": {"flip": True}}``), below every user layer."""
+    presets: Mapping[str, Preset] = field(default_factory=dict)
+    """Registered configurations by name (``zoo``: the recipe of the released weights), for ``--preset``."""
+    release: Release | None = None
+    """The released weights, when there are some."""
     source: str = BUILTIN
 
     def build(self, config: ModelConfig | None = None) -> GenerativeModel:
@@ -286,13 +340,19 @@ def register_model(
     train_defaults: dict[str, object] | None = None,
     curve_groups: Mapping[str, Sequence[str]] | None = None,
     data_defaults: dict[str, object] | None = None,
+    presets: Mapping[str, Preset] | None = None,
+    release: Release | None = None,
 ) -> Callable[[Callable[[ModelConfig], GenerativeModel]], Callable[[ModelConfig], GenerativeModel]]:
     """Decorator registering a builder ``fn(config) -> model`` under ``name``.
 
     Keep the module that holds this decorator free of torch imports (import the network module inside the builder),
     so that ``genzoo list`` stays instant. ``train_defaults`` and ``data_defaults`` are the model's own defaults of
-    those config sections; ``curve_groups`` groups the logged terms into the panels of ``curves.png``.
+    those config sections; ``curve_groups`` groups the logged terms into the panels of ``curves.png``; ``presets``
+    are named configurations (``genzoo train NAME --preset zoo``); ``release`` the released weights.
     """
+    bad = [p for p, sections in (presets or {}).items() if not set(sections) <= {"model", "train", "data"}]
+    if bad:
+        raise ValueError(f"preset {bad[0]!r} of {name!r} may only have the sections model, train and data")
     unknown = set(capabilities) - set(CAPABILITIES)
     if unknown:
         raise ValueError(f"unknown capabilities {sorted(unknown)}; choose from {CAPABILITIES}")
@@ -308,6 +368,8 @@ def register_model(
             dict(train_defaults or {}),
             {title: list(terms) for title, terms in (curve_groups or {}).items()},
             dict(data_defaults or {}),
+            {p: {s: dict(v) for s, v in sections.items()} for p, sections in (presets or {}).items()},
+            release,
             source_of(builder),
         )
         models.add(entry)

@@ -1,5 +1,10 @@
 """Run directories: a plain folder anyone can read, and how a name, a folder or a file resolves to weights.
 
+Where weights come from, in this order: a path given (a ``.safetensors`` file or a run directory) >
+``hf:owner/repo[@revision]`` (``genzoo.hub``: huggingface_hub's cache, offline-capable) > the newest finished local
+run of a model name > the model's released weights (``genzoo.registry.Release``, checked against
+their sha256 before anything reads them). ``weights="local"`` or ``"released"`` chooses one of the last two.
+
 ::
 
     runs/vae-conv-20261125-193000/
@@ -9,6 +14,7 @@
       previews/            preview grids during training
       model.safetensors    the final weights: its presence marks the run as finished
       summary.json         wall time, throughput, final losses, held-out metrics
+      sessions.jsonl       one line per training session (start or resume): its first step and its machine
       curves.png, samples.png, reconstructions.png, translations.png, latent.png, …
       report.html          all of the above on one self-contained page
 """
@@ -19,12 +25,13 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
-from genzoo.checkpoint import CheckpointInfo, read_header
+from genzoo.checkpoint import CheckpointInfo, read_header, verify
 from genzoo.errors import CheckpointError, GenzooError
+from genzoo.hub import fetch, is_hub
 from genzoo.io import write_json
-from genzoo.registry import models
+from genzoo.registry import ModelEntry, models
 
 DEFAULT_ROOT = Path("runs")
 CURVES_FILE = "curves.png"
@@ -65,6 +72,16 @@ class RunDir:
     @property
     def summary_file(self) -> Path:
         return self.path / "summary.json"
+
+    @property
+    def sessions_file(self) -> Path:
+        return self.path / "sessions.jsonl"
+
+    def read_sessions(self) -> list[dict[str, Any]]:
+        """One line per training session (a start or a resume): the step it began at and the machine it ran on."""
+        if not self.sessions_file.is_file():
+            return []
+        return [json.loads(line) for line in self.sessions_file.read_text().splitlines() if line.strip()]
 
     @property
     def finished(self) -> bool:
@@ -152,31 +169,96 @@ def finished_runs(model_name: str | None = None, root: Path = DEFAULT_ROOT) -> l
     return sorted(runs, key=lambda r: r.weights.stat().st_mtime_ns)
 
 
-def resolve_weights(source: str | Path, root: Path = DEFAULT_ROOT) -> CheckpointInfo:
-    """A checkpoint file, a run directory, or a model name (its newest finished run) → the checkpoint to load."""
+WeightsChoice = Literal["auto", "local", "released"]
+WEIGHTS_CHOICES: tuple[str, ...] = get_args(WeightsChoice)
+Origin = Literal["path", "hub", "run", "released"]
+
+
+@dataclass(frozen=True)
+class Found:
+    """The weights a source resolved to, and where they came from: a path given, a local run, or a release."""
+
+    header: CheckpointInfo
+    origin: Origin
+
+    def describe(self, source: str) -> str:
+        """One line naming what was used for ``source``, for a command to print."""
+        if self.origin == "released":
+            return f"using the released weights of {source} ({self.header.path}, sha256 checked)"
+        if self.origin == "hub":
+            return f"using {source} ({self.header.path.parent}, huggingface_hub's cache)"
+        if self.origin == "run":
+            run = self.header.path.parent if self.header.path.name == "model.safetensors" else self.header.path
+            return f"using {run}, the newest finished {source} run"
+        return f"using {self.header.path}"
+
+
+def released_weights(entry: ModelEntry) -> CheckpointInfo:
+    """The header of ``entry``'s released weights, after checking their sha256; refused when it has none."""
+    release = entry.release
+    if release is None:
+        with_weights = [e.name for e in models.entries() if e.release is not None]
+        raise CheckpointError(
+            f"{entry.name} has no released weights (models that have some: {', '.join(with_weights) or 'none'}; "
+            f"`genzoo list` marks them). Train it with `genzoo train {entry.name}`, or give a run directory or a "
+            f".safetensors file."
+        )
+    what = f"The released weights of {entry.name}"
+    verify(release.path, release.sha256, what)
+    header = read_header(release.path)
+    if header.model != entry.name:
+        raise CheckpointError(
+            f"{what} ({release.path}) hold weights of {header.model}, not of {entry.name}: the package that "
+            f"registers {entry.name} ({entry.source}) points at the wrong file. Report it to its authors."
+        )
+    return header
+
+
+def find_weights(source: str | Path, root: Path = DEFAULT_ROOT, weights: WeightsChoice = "auto") -> Found:
+    """The checkpoint ``source`` names, and where it came from. A file or a run directory is itself; ``hf:owner/repo``
+    a Hub repository's weights; a model name is its newest finished run in ``root``, else its released weights
+    (``weights="auto"``), or only one of those (``"local"``, ``"released"``)."""
+    if weights not in WEIGHTS_CHOICES:
+        raise GenzooError(f"--weights {weights!r} is not one of {', '.join(WEIGHTS_CHOICES)}.")
     path = Path(source)
+    if (path.exists() or is_hub(source)) and weights != "auto":
+        raise GenzooError(
+            f"--weights {weights} chooses between a model name's local runs and its released weights, but {source} "
+            f"is a {'Hub repository' if is_hub(source) else 'path'}: leave --weights out, or give a model name."
+        )
+    if is_hub(source) and not path.exists():
+        return Found(fetch(str(source)), "hub")
     if path.is_file():
-        return read_header(path)
+        return Found(read_header(path), "path")
     if path.is_dir():
         run = RunDir(path)
         if run.finished:
-            return read_header(run.weights)
+            return Found(read_header(run.weights), "path")
         if run.checkpoint_files():
-            return read_header(run.checkpoint_files()[-1])
+            return Found(read_header(run.checkpoint_files()[-1]), "path")
         raise CheckpointError(
             f"{path} holds no weights: it is not a genzoo run directory, or its run has not saved yet."
         )
     name = str(source)
     if name in models:
-        runs = finished_runs(name, root)
+        entry = models.get(name)
+        runs = finished_runs(name, root) if weights != "released" else []
         if runs:
-            return read_header(runs[-1].weights)
+            return Found(read_header(runs[-1].weights), "run")
+        if weights == "released" or (weights == "auto" and entry.release is not None):
+            return Found(released_weights(entry), "released")
+        translator = " --to anime" if "translate" in entry.capabilities else ""
+        released = " (or --weights released for its released weights)" if entry.release is not None else ""
         raise CheckpointError(
-            f"No finished run of {name} in {root}/. Train one first: `genzoo train {name} --data cartoon"
-            f"{' --to anime' if 'translate' in models.get(name).capabilities else ''}`, "
-            f"or give a run directory or a .safetensors file."
+            f"No finished run of {name} in {root}/{released}. Train one first: `genzoo train {name} --data cartoon"
+            f"{translator}`, or give a run directory or a .safetensors file."
         )
     if path.suffix or "/" in name:
         raise CheckpointError(f"{source} does not exist. Give a .safetensors file, a run directory or a model name.")
     models.get(name)  # raises with suggestions
     raise AssertionError("unreachable")
+
+
+def resolve_weights(source: str | Path, root: Path = DEFAULT_ROOT, weights: WeightsChoice = "auto") -> CheckpointInfo:
+    """A checkpoint file, a run directory, or a model name (see ``find_weights``) → the checkpoint to load."""
+    return find_weights(source, root, weights).header

@@ -10,6 +10,7 @@ from types import ModuleType
 
 import pytest
 
+import genzoo.api
 from tests.conftest import CG_TINY
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
@@ -46,7 +47,7 @@ def test_quality_curve_of_a_gan(
     def unexpected(*args: object, **kwargs: object) -> None:
         raise AssertionError("evaluated again")
 
-    monkeypatch.setattr(curve.api, "evaluate", unexpected)
+    monkeypatch.setattr(genzoo.api, "evaluate", unexpected)
     run_main(curve, monkeypatch, str(run), "--n", "12")  # from the stored results
     assert capsys.readouterr().out.splitlines()[-3:] == lines[-3:]
 

@@ -5,7 +5,7 @@ error's exit code, never a traceback. Each module below adds its commands to it;
 level, so ``genzoo --help`` and ``genzoo list`` stay instant.
 """
 
-from genzoo.cli import data, evaluate, generate, inspect, plugins, report, train, translate
+from genzoo.cli import data, evaluate, generate, inspect, plugins, report, train, translate, zoo
 from genzoo.cli.app import app, main
 
-__all__ = ["app", "data", "evaluate", "generate", "inspect", "main", "plugins", "report", "train", "translate"]
+__all__ = ["app", "data", "evaluate", "generate", "inspect", "main", "plugins", "report", "train", "translate", "zoo"]

@@ -9,18 +9,16 @@ import errno
 import json
 import os
 import sys
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from genzoo import api
 from genzoo._version import __version__
 from genzoo.errors import GenzooError, disk_full
-from genzoo.registry import models
+from genzoo.runs import WeightsChoice, find_weights
 
 console = Console()
 err_console = Console(stderr=True)
@@ -92,15 +90,25 @@ def _root(
     """genzoo command line."""
 
 
-def resolved(source: str) -> str:
-    """The weights a SOURCE argument names: itself, unless it is a model name, which stands for the newest finished
-    run of that model; that run is then named on stderr (one dim line), so that it is never a guess."""
-    if source not in models or Path(source).exists():
-        return source
-    header = api.info(source)
-    run = header.path.parent if header.path.name == "model.safetensors" else header.path
-    err_console.print(f"[dim]using {escape(str(run))}, the newest finished {escape(source)} run[/]", highlight=False)
-    return str(header.path)
+SOURCE_HELP = "Model name (its newest run, else its released weights), run directory or .safetensors file."
+WeightsOption = Annotated[
+    str,
+    typer.Option(
+        "--weights",
+        help="For a model name: auto (its newest finished run in runs/, else its released weights), local or "
+        "released.",
+    ),
+]
+
+
+def resolved(source: str, weights: str = "auto") -> str:
+    """The weights a SOURCE argument names: itself when it is a path; a model name stands for its newest finished
+    run, else its released weights (``--weights`` chooses), which are then named on stderr (one dim line), so
+    that it is never a guess."""
+    found = find_weights(source, weights=cast(WeightsChoice, weights))
+    if found.origin != "path":
+        err_console.print(f"[dim]{escape(found.describe(source))}[/]", highlight=False, soft_wrap=True)
+    return str(found.header.path)
 
 
 def print_json(payload: Any) -> None:

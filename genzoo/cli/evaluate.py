@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from genzoo import api
-from genzoo.cli.app import GenzooGroup, app, console, print_json, resolved
+from genzoo.cli.app import GenzooGroup, WeightsOption, app, console, print_json, resolved
 from genzoo.cli.completion import complete_sources
 from genzoo.errors import GenzooError
 from genzoo.registry import models
@@ -36,6 +36,7 @@ def eval_command(
     raw_weights: Annotated[
         bool, typer.Option("--raw-weights", help="Use the trained weights, not their moving average (where kept).")
     ] = False,
+    weights: WeightsOption = "auto",
 ) -> None:
     """Measure a trained model on the held-out images of its data: what applies to what it can do.
 
@@ -43,7 +44,7 @@ def eval_command(
     and conditional accuracy of samples; style, attribute preservation and paired error of translations. The judge
     network is trained once, on first use. Every metric is shown beside its value on real images.
     """
-    result = api.evaluate(resolved(source), n=n, seed=seed, average=not raw_weights)
+    result = api.evaluate(resolved(source, weights), n=n, seed=seed, average=not raw_weights)
     if as_json:
         print_json(result)
         return

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from genzoo import api
-from genzoo.cli.app import app, console, resolved
+from genzoo.cli.app import SOURCE_HELP, WeightsOption, app, console, resolved
 from genzoo.cli.completion import complete_sources
 from genzoo.errors import GenzooError
 
@@ -30,7 +30,7 @@ def sample(
     source: Annotated[
         str,
         typer.Argument(
-            help="Model name (newest run), run directory or .safetensors file.", autocompletion=complete_sources
+            help=SOURCE_HELP, autocompletion=complete_sources
         ),
     ],
     n: Annotated[
@@ -54,6 +54,7 @@ def sample(
     raw_weights: Annotated[
         bool, typer.Option("--raw-weights", help="Use the trained weights, not their moving average (where kept).")
     ] = False,
+    weights: WeightsOption = "auto",
 ) -> None:
     """Draw samples from a model and save them as one grid.
 
@@ -67,7 +68,7 @@ def sample(
         raise GenzooError("Give --pairs or --interpolate, not both.")
     conditions = _parse_attrs(attr or [])
     api.require(source, "sample")
-    model = api.load(resolved(source), device=device, average=not raw_weights)
+    model = api.load(resolved(source, weights), device=device, average=not raw_weights)
     if pairs is not None:
         rows, names = sampling.attribute_pairs(model, pairs, n, seed, conditions)
         save_grid(list(rows), out)
@@ -89,7 +90,7 @@ def reconstruct(
     source: Annotated[
         str,
         typer.Argument(
-            help="Model name (newest run), run directory or .safetensors file.", autocompletion=complete_sources
+            help=SOURCE_HELP, autocompletion=complete_sources
         ),
     ],
     images: Annotated[list[Path] | None, typer.Argument(help="Images to reconstruct (default: held-out ones).")] = None,
@@ -101,12 +102,13 @@ def reconstruct(
     raw_weights: Annotated[
         bool, typer.Option("--raw-weights", help="Use the trained weights, not their moving average (where kept).")
     ] = False,
+    weights: WeightsOption = "auto",
 ) -> None:
     """Reconstruct images (yours, or held-out ones) and save inputs and reconstructions side by side."""
     from genzoo.images import save_grid
 
     api.require(source, "reconstruct")
-    model = api.load(resolved(source), device=device, average=not raw_weights)
+    model = api.load(resolved(source, weights), device=device, average=not raw_weights)
     x = api.load_inputs(model, images or [], n)
     recon = model.reconstruct(x.to(model.device))
     rows = []

@@ -16,6 +16,7 @@ from genzoo.cli.app import app, console, err_console, print_json
 from genzoo.cli.completion import complete_sources
 from genzoo.errors import GenzooError
 from genzoo.registry import BUILTIN, DatasetEntry, LossEntry, ModelEntry, datasets, losses, models
+from genzoo.release import show
 from genzoo.runs import finished_runs
 
 
@@ -64,13 +65,13 @@ def entry_table(entries: Sequence[ModelEntry | LossEntry | DatasetEntry], title:
     for e in entries:
         cells = [e.name]
         if isinstance(e, ModelEntry):
-            cells += [e.family, ",".join(sorted(e.capabilities))]
+            cells += [e.family, ",".join(sorted(e.capabilities)), "released" if e.release is not None else "-"]
         if isinstance(e, LossEntry):
             cells.append(e.kind)
         rows.append((cells, summary(e.description), e.source))
     headers = ["name"]
     if entries and isinstance(entries[0], ModelEntry):
-        headers += ["family", "capabilities"]
+        headers += ["family", "capabilities", "weights"]
     if entries and isinstance(entries[0], LossEntry):
         headers.append("kind")
     widths = [max(len(h), *(len(cells[i]) for cells, _, _ in rows)) for i, h in enumerate(headers)]
@@ -78,7 +79,7 @@ def entry_table(entries: Sequence[ModelEntry | LossEntry | DatasetEntry], title:
     room = width - sum(widths) - 3 * (len(widths) + 1 + bool(plugins)) - source  # 3 a column: padding, rule
     notes = [] if plugins else [f"all {BUILTIN}"]
     if entries and isinstance(entries[0], ModelEntry):
-        notes.append("`genzoo info NAME` shows the full description")
+        notes.append("`genzoo info NAME` shows the full description and the released weights' card")
     table = Table(title=title, caption="; ".join(notes), box=box.SIMPLE_HEAD)
     for header, w in zip(headers, widths, strict=True):
         table.add_column(header, no_wrap=True, min_width=w)
@@ -95,6 +96,7 @@ def _entry_row(entry: ModelEntry | LossEntry | DatasetEntry) -> dict[str, Any]:
     if isinstance(entry, ModelEntry):
         row["family"] = entry.family
         row["capabilities"] = ", ".join(sorted(entry.capabilities))
+        row["released"] = entry.release is not None
     if isinstance(entry, LossEntry):
         row["kind"] = entry.kind
     row["description"] = entry.description
@@ -138,19 +140,78 @@ def info(
 def _model_info(name: str, as_json: bool, parameters: bool) -> None:
     entry = models.get(name)
     runs = finished_runs(name)
+    card = entry.release.card() if entry.release is not None else None
     payload: dict[str, Any] = {
         **_entry_row(entry),
         "config": entry.config().model_dump(mode="json"),
         "train_defaults": entry.train_defaults,
         "data_defaults": entry.data_defaults,
+        "presets": entry.presets,
         "newest_run": str(runs[-1].path) if runs else None,
     }
     if parameters:
         payload["num_parameters"] = api.num_parameters(name)
     if as_json:
-        print_json(payload)
+        print_json({**payload, "release": _release_json(entry, card)})
         return
     table = Table(show_header=False, title=name)
     for key, value in payload.items():
         table.add_row(key, json.dumps(value) if isinstance(value, dict) else str(value))
     console.print(table)
+    if entry.release is not None:
+        for part in card_tables(entry, card or {}):
+            console.print(part)
+
+
+def _release_json(entry: ModelEntry, card: dict[str, Any] | None) -> dict[str, Any] | None:
+    if entry.release is None:
+        return None
+    return {"path": str(entry.release.path), "sha256": entry.release.sha256, "card": card or None}
+
+
+def card_tables(entry: ModelEntry, card: dict[str, Any]) -> list[Table]:
+    """The released weights' card as tables: what the file is and how it was made, the ``genzoo eval`` figures
+    beside real data, and the learning curve."""
+    assert entry.release is not None
+    about = Table(show_header=False, title=f"released weights of {entry.name}", box=box.SIMPLE_HEAD)
+    minutes = f"{card['seconds'] / 60:,.0f} min" if isinstance(card.get("seconds"), int | float) else "?"
+    machines = sorted({s.get("machine", "?") for s in card.get("sessions") or []}) or ["not recorded"]
+    rows = {
+        "file": str(entry.release.path),
+        "sha256": entry.release.sha256,
+        "size": f"{card['bytes'] / 1e6:.1f} MB, {card.get('dtype')}" if "bytes" in card else None,
+        "parameters": f"{card['parameters']:,}" if "parameters" in card else None,
+        "command": card.get("command"),
+        "data": json.dumps(card.get("data")) if card.get("data") else None,
+        "trained": f"{card['steps']:,} steps in {minutes} on {'; '.join(machines)}" if "steps" in card else None,
+        "evaluated": f"genzoo eval, n = {card.get('eval', {}).get('n')}, seed {card.get('eval', {}).get('seed')}"
+        if card.get("eval")
+        else None,
+        "picture": str(entry.release.grid_path) if entry.release.grid_path.is_file() else None,
+    }
+    for key, value in rows.items():
+        if value is not None:
+            about.add_row(key, value)
+    if not card:
+        about.add_row("card", f"missing or unreadable: {entry.release.card_path}")
+        return [about]
+    figures = Table(title="genzoo eval of the released weights", box=box.SIMPLE_HEAD)
+    for column in ("figure", "released", "real data"):
+        figures.add_column(column, justify="left" if column == "figure" else "right")
+    for f in card.get("figures") or []:
+        figures.add_row(f["label"], show(f["value"], f["kind"]), show(f["real"], f["kind"]))
+    tables = [about, figures]
+    points = card.get("curve") or []
+    if points:
+        kinds = {f["key"]: (f["label"], f["kind"]) for f in card.get("figures") or []}
+        keys = [k for k in kinds if all(k in p["figures"] for p in points)][:8]
+        curve = Table(title="learning curve", box=box.SIMPLE_HEAD)
+        curve.add_column("step", justify="right")
+        curve.add_column("minutes", justify="right")
+        for k in keys:
+            curve.add_column(kinds[k][0], justify="right")
+        for p in points:
+            spent = "—" if p.get("seconds") is None else f"{p['seconds'] / 60:,.0f}"
+            curve.add_row(f"{p['step']:,}", spent, *(show(p["figures"][k], kinds[k][1]) for k in keys))
+        tables.append(curve)
+    return tables

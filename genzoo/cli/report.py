@@ -10,13 +10,13 @@ from rich.table import Table
 from rich.text import Text
 
 from genzoo import api
-from genzoo.cli.app import app, console, print_json, resolved
+from genzoo.cli.app import SOURCE_HELP, WeightsOption, app, console, print_json, resolved
 from genzoo.report.compare import display
 
 
 @app.command()
 def latent(
-    source: Annotated[str, typer.Argument(help="Model name (newest run), run directory or .safetensors file.")],
+    source: Annotated[str, typer.Argument(help=SOURCE_HELP)],
     color_by: Annotated[
         str | None,
         typer.Option("--color-by", "-c", help="Attribute whose values colour the points, e.g. hair_color."),
@@ -26,9 +26,10 @@ def latent(
     seed: Annotated[int, typer.Option(help="Seed of the embedding: the same seed draws the same map.")] = 0,
     method: Annotated[str, typer.Option(help="tsne (scikit-learn's t-SNE) or pca.")] = "tsne",
     device: Annotated[str, typer.Option(help="cpu, auto, cuda, cuda:N or mps.")] = "cpu",
+    weights: WeightsOption = "auto",
 ) -> None:
     """Encode held-out images and plot their latent codes in 2-D, coloured by an attribute (models that encode)."""
-    result = api.latent_map(resolved(source), color_by, out=out, n=n, seed=seed, method=method, device=device)
+    result = api.latent_map(resolved(source, weights), color_by, out=out, n=n, seed=seed, method=method, device=device)
     coloured = f", coloured by {color_by}" if color_by else ""
     console.print(f"wrote a latent map of {len(result.points)} held-out images{coloured} to {out}")
     if result.summary:

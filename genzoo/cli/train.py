@@ -30,6 +30,10 @@ def train(
         str | None,
         typer.Option(help="Target domain of a translator: data set or folder.", autocompletion=complete_data),
     ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(help="A registered configuration of the model, e.g. zoo: the recipe of its released weights."),
+    ] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML, TOML or JSON config file.")] = None,
     overrides: Annotated[
         list[str] | None, typer.Option("--set", "-s", help="Override a field: key=value (repeatable).")
@@ -58,7 +62,9 @@ def train(
     """
     if strict:
         overrides = [*(overrides or []), "data.strict=true"]
-    options = {"data": data, "to": to, "config_file": config, "overrides": overrides or (), "out": out}
+    options = {
+        "preset": preset, "data": data, "to": to, "config_file": config, "overrides": overrides or (), "out": out
+    }
     train_options = {"steps": steps, "epochs": epochs, "device": device, "seed": seed, "log": log}
     if dry_run:
         checked = api.check_run(name, resume=resume, **options, **train_options)

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from genzoo import api
-from genzoo.cli.app import app, console, resolved
+from genzoo.cli.app import SOURCE_HELP, WeightsOption, app, console, resolved
 from genzoo.cli.completion import complete_domains, complete_sources, complete_translators
 
 
@@ -18,7 +18,7 @@ def translate(
     source: Annotated[
         str,
         typer.Argument(
-            help="Model name (newest run), run directory or .safetensors file.", autocompletion=complete_sources
+            help=SOURCE_HELP, autocompletion=complete_sources
         ),
     ],
     images: Annotated[list[Path], typer.Argument(help="Image files and/or folders of images to translate.")],
@@ -46,6 +46,7 @@ def translate(
     raw_weights: Annotated[
         bool, typer.Option("--raw-weights", help="Use the trained weights, not their moving average (where kept).")
     ] = False,
+    weights: WeightsOption = "auto",
 ) -> None:
     """Translate images into another domain (e.g. cartoon → anime) with a translator such as cyclegan-resnet.
 
@@ -54,7 +55,14 @@ def translate(
     from genzoo.translation import translate_files
 
     written = translate_files(
-        resolved(source), images, to, out=out, keep_size=keep_size, grid=grid, device=device, average=not raw_weights
+        resolved(source, weights),
+        images,
+        to,
+        out=out,
+        keep_size=keep_size,
+        grid=grid,
+        device=device,
+        average=not raw_weights,
     )
     where = written[0] if len(written) == 1 else written[0].parent
     console.print(f"translated {len(written)} image{'s' if len(written) != 1 else ''} to {to}: {where}")

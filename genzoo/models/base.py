@@ -56,6 +56,9 @@ class GenerativeModel(nn.Module):
     averaged: ClassVar[tuple[str, ...]] = ()
     """Submodules whose weights the Trainer keeps a moving average of, when ``average_decay`` is above 0 (e.g. a
     GAN's generator); sampling, translation and evaluation then use the averaged weights (``genzoo.models.average``)."""
+    training_only: ClassVar[tuple[str, ...]] = ()
+    """Submodules only training uses (discriminators, projection heads): an inference-only file (``genzoo export``,
+    released weights) leaves them out, and a model loaded from one keeps them at their initial weights."""
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()

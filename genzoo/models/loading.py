@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from genzoo.checkpoint import AVERAGE_PREFIX, CheckpointInfo, load_tensors, read_header
+from genzoo.checkpoint import AVERAGE_PREFIX, CheckpointInfo, load_tensors, read_header, save
 from genzoo.config import DataConfig, ModelConfig, describe_validation_error, saved_differences
 from genzoo.errors import CapabilityError, CheckpointError, ConfigError, GenzooError
 from genzoo.registry import ModelEntry, models, plugins_disabled
-from genzoo.runs import DEFAULT_ROOT, resolve_weights
+from genzoo.runs import DEFAULT_ROOT, WeightsChoice, resolve_weights
 
 if TYPE_CHECKING:
     from genzoo.data.loading import Domains
@@ -56,7 +56,8 @@ def load_weights(model: GenerativeModel, source: str | Path, *, average: bool = 
     """Load a checkpoint's weights into ``model``; a different model or config is refused, naming the differences.
 
     Where the checkpoint holds a moving average of some weights (``GenerativeModel.averaged``), the model gets the
-    averaged ones, which sample and translate more cleanly; ``average=False`` keeps the trained (raw) weights.
+    averaged ones, which sample and translate more cleanly; ``average=False`` keeps the trained (raw) weights. An
+    inference-only file (``genzoo export``, released weights) leaves the ``training_only`` submodules as they are.
     """
     header = read_header(Path(source))
     problem = mismatch(header, model.model_name, model.config)
@@ -64,6 +65,11 @@ def load_weights(model: GenerativeModel, source: str | Path, *, average: bool = 
         raise CheckpointError(
             f"{source} holds {problem}. Build the model from the file's config (genzoo.load) or change the "
             f"differing fields."
+        )
+    if header.inference and not average and model.averaged and model.average_decay > 0:
+        raise CheckpointError(
+            f"{source} is an inference-only file: it holds the moving average of {model.model_name}'s weights in "
+            f"their place, not the trained (raw) weights. Leave out --raw-weights, or give the run directory."
         )
     weights = model.upgrade_weights(load_tensors(header.path))
     averaged = {k: weights.pop(k) for k in [k for k in weights if k.startswith(AVERAGE_PREFIX)]}
@@ -79,9 +85,10 @@ def load_weights(model: GenerativeModel, source: str | Path, *, average: bool = 
             f"{'; '.join(wrong[:3])}). The file is damaged or was edited; use another checkpoint, or train again."
         )
     result = model.load_state_dict(weights, strict=False)
-    if result.missing_keys or result.unexpected_keys:
+    missing = [k for k in result.missing_keys if not (header.inference and _training_only(model, k))]
+    if missing or result.unexpected_keys:
         raise CheckpointError(
-            f"{source} does not fit {header.model}: missing {result.missing_keys[:5]}, "
+            f"{source} does not fit {header.model}: missing {missing[:5]}, "
             f"unexpected {result.unexpected_keys[:5]}. The file may come from another genzoo version."
         )
     if average and averaged:
@@ -89,8 +96,13 @@ def load_weights(model: GenerativeModel, source: str | Path, *, average: bool = 
 
         apply_average(model, averaged)
     model.data_info = dict(header.extra)
-    model.weights = "average" if average and averaged else "raw"
+    baked = header.inference and bool(model.averaged) and model.average_decay > 0
+    model.weights = "average" if (average and averaged) or baked else "raw"
     return model
+
+
+def _training_only(model: GenerativeModel, key: str) -> bool:
+    return any(key == m or key.startswith(m + ".") for m in model.training_only)
 
 
 def model_of(header: CheckpointInfo) -> ModelEntry:
@@ -110,13 +122,19 @@ def model_of(header: CheckpointInfo) -> ModelEntry:
 
 
 def load(
-    source: str | Path, *, device: str = "cpu", root: Path = DEFAULT_ROOT, average: bool = True
+    source: str | Path,
+    *,
+    device: str = "cpu",
+    root: Path = DEFAULT_ROOT,
+    average: bool = True,
+    weights: WeightsChoice = "auto",
 ) -> GenerativeModel:
-    """A trained model from a ``.safetensors`` file, a run directory, or a model name (its newest finished run);
-    with the moving average of its weights where it has one, unless ``average`` is False (see ``load_weights``)."""
+    """A trained model from a ``.safetensors`` file, a run directory, or a model name (its newest finished run in
+    ``root``, else its released weights; ``weights`` chooses: ``"local"`` or ``"released"``); with the moving average
+    of its weights where it has one, unless ``average`` is False (see ``load_weights``)."""
     from genzoo.devices import resolve_device
 
-    header = resolve_weights(source, root)
+    header = resolve_weights(source, root, weights)
     entry = model_of(header)
     try:
         config = entry.config.model_validate(header.config)
@@ -129,12 +147,51 @@ def load(
     return model.to(resolve_device(device)).eval()
 
 
-def require(source: str | Path, capability: str, root: Path = DEFAULT_ROOT) -> None:
+def export(
+    source: str | Path,
+    out: str | Path,
+    *,
+    half: bool = True,
+    root: Path = DEFAULT_ROOT,
+    weights: WeightsChoice = "auto",
+) -> CheckpointInfo:
+    """Write an inference-only copy of the weights ``source`` names (see ``load``) to ``out``: the moving average in
+    place of the trained weights where the model keeps one, without the ``training_only`` submodules
+    (discriminators) and without training state; floating-point tensors in float16 unless ``half`` is False. The
+    header is the source's, marked ``inference``; the file loads everywhere a checkpoint does. Returns its header."""
+    import torch
+
+    header = resolve_weights(source, root, weights)
+    model = load(header.path)
+    tensors = {k: v for k, v in model.state_dict().items() if not _training_only(model, k)}
+    if half:
+        tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
+    else:
+        tensors = {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}
+    out = Path(out)
+    if out.resolve() == header.path.resolve():
+        raise GenzooError(f"{out} is the file being exported; choose another --out.")
+    save(
+        out,
+        model_name=header.model,
+        config=header.config,
+        weights={k: v.to(torch.device("cpu")) for k, v in tensors.items()},
+        step=header.step,
+        run=header.run,
+        extra=header.extra,
+        inference=True,
+    )
+    return read_header(out)
+
+
+def require(
+    source: str | Path, capability: str, root: Path = DEFAULT_ROOT, weights: WeightsChoice = "auto"
+) -> None:
     """Fail early, before looking for weights, when the model behind ``source`` cannot do ``capability``."""
     if str(source) in models and not Path(source).exists():
         entry = models.get(str(source))
     else:
-        entry = model_of(resolve_weights(source, root))
+        entry = model_of(resolve_weights(source, root, weights))
     if capability not in entry.capabilities:
         hint = " Use `genzoo translate` for it." if "translate" in entry.capabilities else ""
         raise CapabilityError(

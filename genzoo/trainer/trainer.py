@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import signal
 import threading
 import time
@@ -33,6 +34,7 @@ from genzoo.data.loading import Domains, load_domains
 from genzoo.data.tensors import image_tensor
 from genzoo.devices import (
     layout_name,
+    machine_name,
     precision_name,
     resolve_device,
     resolve_memory_format,
@@ -272,6 +274,7 @@ class Trainer:
             )
         if w.main:
             self._write_config()
+            self._log_session(start)
             if start < total and self.dir.finished:  # trained further: unfinished again until its new final weights
                 self.dir.weights.unlink()
                 ui.note(
@@ -311,6 +314,24 @@ class Trainer:
             "memory_format": layout_name(self.memory_format),
         }
         atomic_write(self.dir.config_file, json.dumps(payload, indent=2).encode())
+
+    def _log_session(self, start: int) -> None:
+        """Append this session to ``sessions.jsonl``: where it starts and what it runs on (a run resumed on another
+        machine has a line per machine, so that its time can be told apart)."""
+        line = {
+            "step": start,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "machine": machine_name(self.device),
+            "cores": os.cpu_count(),
+            "threads": torch.get_num_threads(),
+            "processes": self.world.size,
+            "device": str(self.device),
+            "precision": precision_name(self.dtype),
+            "torch": torch.__version__,
+            "genzoo": __version__,
+        }
+        with self.dir.sessions_file.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(line) + "\n")
 
     # -- the loop's helpers --------------------------------------------------------------------------------------------
 

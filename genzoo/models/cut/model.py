@@ -72,6 +72,7 @@ class CUT(Translator):
     config: CUTConfig
     G_AB: ResnetGenerator
     G_BA: ResnetGenerator
+    training_only = ("D_A", "D_B", "H_AB", "H_BA")
 
     def __init__(self, config: CUTConfig) -> None:
         super().__init__(config, lambda: ResnetGenerator(config))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from genzoo.models.translator import ResnetGeneratorConfig, TranslatorConfig
-from genzoo.registry import register_model
+from genzoo.registry import Preset, register_model
 
 if TYPE_CHECKING:
     from genzoo.models.cyclegan.model import CycleGAN
@@ -97,6 +97,16 @@ TRAIN_DEFAULTS: dict[str, object] = {
 }
 
 
+ZOO_RESNET: Preset = {
+    "model": {"ema": 0.999},
+    "train": {"steps": 30_000},
+    "data": {"name": "cartoon", "to": "anime"},
+}
+"""The released cyclegan-resnet's recipe (docs/zoo.md): ten times the budget's steps (12 passes over the 10,000
+faces of each style), the moving average of the generators, and the reference's linear decay to zero over the
+second half."""
+
+
 @register_model(
     "cyclegan-resnet",
     family="cyclegan",
@@ -105,6 +115,7 @@ TRAIN_DEFAULTS: dict[str, object] = {
     config=ResnetCycleGANConfig,
     train_defaults=TRAIN_DEFAULTS,
     curve_groups=CURVE_GROUPS,
+    presets={"zoo": ZOO_RESNET},
 )
 def cyclegan_resnet(config: ResnetCycleGANConfig) -> CycleGAN:
     from genzoo.models.cyclegan.model import CycleGAN, ResnetGenerator

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import torch
 from torch import Tensor, nn
@@ -322,6 +322,7 @@ class Translator(GenerativeModel):
     config: TranslatorConfig
     pixel_range = "symmetric"
     averaged = ("G_AB", "G_BA")
+    training_only: ClassVar[tuple[str, ...]] = ("D_A", "D_B")
 
     def __init__(self, config: TranslatorConfig, make_generator: Callable[[], nn.Module]) -> None:
         super().__init__(config)

@@ -216,6 +216,7 @@ class GAN(GenerativeModel):
 
     pixel_range = "symmetric"
     averaged = ("generator",)
+    training_only = ("discriminator",)
     config: GANConfig
 
     def __init__(

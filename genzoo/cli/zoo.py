@@ -1,0 +1,70 @@
+"""``genzoo export`` and ``genzoo release``: inference-only weights, and a model's released weights with their card."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from genzoo import api
+from genzoo.cli.app import SOURCE_HELP, WeightsOption, app, console, resolved
+from genzoo.cli.completion import complete_sources
+from genzoo.release import make_release
+
+
+@app.command()
+def export(
+    source: Annotated[
+        str,
+        typer.Argument(
+            help=SOURCE_HELP,
+            autocompletion=complete_sources,
+        ),
+    ],
+    out: Annotated[Path, typer.Argument(help="The .safetensors file to write.")],
+    fp32: Annotated[
+        bool, typer.Option("--fp32", help="Keep float32 tensors (default: float16, half the size).")
+    ] = False,
+    weights: WeightsOption = "auto",
+) -> None:
+    """Write inference-only weights: what sampling, reconstruction and translation use, the moving average in place
+    of the trained weights where one is kept, no discriminator and no training state."""
+    header = api.export(resolved(source, weights), out, half=not fp32)
+    size = out.stat().st_size
+    console.print(
+        f"wrote {escape(str(out))}: {header.model} at step {header.step}, {header.num_parameters:,} parameters in "
+        f"{'float32' if fp32 else 'float16'}, {size / 1e6:.1f} MB",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def release(
+    run: Annotated[Path, typer.Argument(help="A finished run of the preset (genzoo train NAME --preset zoo).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The package's released/ folder.")] = Path("genzoo/released"),
+    preset: Annotated[str, typer.Option(help="The preset the run must have been trained with.")] = "zoo",
+    n: Annotated[int, typer.Option("-n", min=2, help="Images per evaluation (the card's figures).")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the evaluations and the picture.")] = 0,
+    curve_every: Annotated[
+        int | None, typer.Option(min=1, help="Steps between the learning curve's points (default: a tenth of the run).")
+    ] = None,
+    package: Annotated[str, typer.Option(help="The package that ships OUT (a plugin's own).")] = "genzoo",
+) -> None:
+    """Release a finished run: inference-only weights (float16 where they measure as float32 do), a card (data,
+    command, steps, time, machine, learning curve, `genzoo eval` beside real data) and a picture, then print the
+    `Release` to register with the model. Measures every curve point not measured yet: minutes per point."""
+    made, card = make_release(run, out, preset=preset, n=n, seed=seed, curve_every=curve_every, package=package)
+    console.print(
+        f"released {card['model']} into {escape(str(out))}: {card['file']} ({card['bytes'] / 1e6:.1f} MB, "
+        f"{card['dtype']}), the card {card['model']}.json and the picture {card['model']}.png",
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(
+        f"register it with the model: release=Release({made.package!r}, {made.file!r}, {made.sha256!r})",
+        highlight=False,
+        soft_wrap=True,
+    )
