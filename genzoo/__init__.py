@@ -33,15 +33,17 @@ from genzoo.registry import register_dataset, register_loss, register_model
 
 if TYPE_CHECKING:
     from genzoo.models.sampling import attribute_pairs, interpolate, sample
+    from genzoo.sharing import push
     from genzoo.translation import translate
 
 _LAZY = {
+    "push": "genzoo.sharing",
     "attribute_pairs": "genzoo.models.sampling",
     "interpolate": "genzoo.models.sampling",
     "sample": "genzoo.models.sampling",
     "translate": "genzoo.translation",
 }
-"""Public names whose modules import torch: imported when first asked for."""
+"""Public names imported when first asked for: their modules import torch, or (``push``) sit above the API."""
 
 __all__ = [
     "GenzooError",
@@ -56,6 +58,7 @@ __all__ = [
     "list_models",
     "load",
     "load_weights",
+    "push",
     "register_dataset",
     "register_loss",
     "register_model",

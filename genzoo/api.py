@@ -8,7 +8,7 @@ inside the functions that need it, so ``import genzoo`` and ``genzoo.list_models
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,17 +16,19 @@ from typing import TYPE_CHECKING, Any
 from genzoo.checkpoint import CheckpointInfo
 from genzoo.config import RunConfig, build_run_config
 from genzoo.errors import GenzooError, StorageError, disk_full
+from genzoo.hub import HubRef, repo_config
 from genzoo.io import write_json
 from genzoo.models.loading import create, export, load, load_weights, num_parameters, require, training_data
 from genzoo.registry import ModelEntry, models
 from genzoo.report import html
-from genzoo.report.compare import Comparison, compare_runs, read_eval
+from genzoo.report.compare import Comparison, Entrant, compare_entrants, read_eval, run_entrant, weights_entrant
 from genzoo.runs import (
     DEFAULT_ROOT,
     EVAL_FILE,
     RunDir,
     WeightsChoice,
     existing_run,
+    find_weights,
     finished_run,
     new_run_dir,
     resolve_weights,
@@ -89,10 +91,12 @@ def run_config(
     to: str | None = None,
     config_file: Path | None = None,
     overrides: Iterable[str] = (),
+    model: Mapping[str, Any] | None = None,
     **train: Any,
 ) -> RunConfig:
-    """The validated run config of a new run (see ``genzoo.config.build_run_config``)."""
-    options = {"train": train, "data": {"name": data, "to": to}}
+    """The validated run config of a new run (see ``genzoo.config.build_run_config``); ``model`` holds model fields
+    set as options are (under a config file's and ``--set``)."""
+    options = {"train": train, "data": {"name": data, "to": to}, "model": dict(model or {})}
     from genzoo.data.loading import with_absolute_paths
 
     config = build_run_config(name, preset=preset, config_file=config_file, options=options, overrides=overrides)
@@ -127,9 +131,8 @@ def train(
         run = RunDir(Path(resume))
         result = _fit(Trainer(config, run.path, resume=True, progress=progress), run)
     else:
-        assert name is not None  # _requested_config refused a missing name
         if out is None:  # under torchrun, rank 0 names the run (the clock may tick between the processes)
-            out = distributed.share(lambda: new_run_dir(name, root).path, distributed.world(config.train.device))
+            out = distributed.share(lambda: new_run_dir(config.name, root).path, distributed.world(config.train.device))
         run = RunDir(out)
         result = _fit(Trainer(config, run.path, progress=progress), run)
     if result.main and result.model is not None and result.data is not None:
@@ -217,11 +220,37 @@ def _requested_config(
     """The run config that ``train`` and ``check_run`` were asked for: a resumed run's, or a new one of ``name``."""
     if resume is not None:
         return resumed_config(name, preset, resume, data, to, config_file, overrides, out, train_options)
+    model: dict[str, Any] = {}
+    if train_options.get("init_from") is not None:
+        name, model, source = _fine_tuning(name, str(train_options["init_from"]))
+        train_options = {**train_options, "init_from": source}
     if name is None:
         raise GenzooError("Name the model to train, e.g. `genzoo train vae-conv --data cartoon`.")
     return run_config(
-        name, preset=preset, data=data, to=to, config_file=config_file, overrides=overrides, **train_options
+        name,
+        preset=preset,
+        data=data,
+        to=to,
+        config_file=config_file,
+        overrides=overrides,
+        model=model,
+        **train_options,
     )
+
+
+def _fine_tuning(name: str | None, init_from: str) -> tuple[str, dict[str, Any], str]:
+    """What starting from the weights ``init_from`` names (a file, a run, a model name, hf:…) means: their model,
+    their config but for the fields the new data fills, and the source as the run records it (a path absolute)."""
+    header = resolve_weights(init_from)
+    if name is not None and name != header.model:
+        raise GenzooError(
+            f"--init-from {init_from} holds weights of {header.model}, not of {name}: leave the model name out (it "
+            f"comes from the weights) or start from weights of {name}."
+        )
+    fields = models.get(header.model).config.data_fields
+    model = {k: v for k, v in header.config.items() if k not in fields}
+    source = init_from if init_from in models or init_from.startswith("hf:") else str(Path(init_from).resolve())
+    return header.model, model, source
 
 
 def _fit(trainer: Trainer, run: RunDir) -> TrainResult:
@@ -345,15 +374,41 @@ def report(run: str | Path, *, evaluate: bool = False) -> Path:
     return html.write_report(run_dir.path, metrics, notes)
 
 
-def compare(runs: Iterable[str | Path], *, evaluate: bool = False) -> Comparison:
+def compare(runs: Iterable[str | Path], *, evaluate: bool = False, root: Path = DEFAULT_ROOT) -> Comparison:
     """The config fields that differ between finished runs and each run's metrics; with ``evaluate``, runs without
-    a current ``eval.json`` are evaluated first."""
-    finished = [finished_run(path) for path in runs]
-    if evaluate:
-        for run in finished:
-            if read_eval(run) is None:
+    a current ``eval.json`` are evaluated first. Besides run directories, weights without one take part: a Hub
+    repository (``hf:owner/repo``, with the figures its ``config.json`` carries), a file, or a model name (its
+    newest run, else its released weights and their card's figures)."""
+    entrants = []
+    for source in runs:
+        if Path(source).is_dir():
+            run = finished_run(source)
+            if evaluate and read_eval(run) is None:
                 _evaluate_run(run)
-    return compare_runs(finished)
+            entrants.append(run_entrant(run))
+        else:
+            entrants.append(_weights_entrant(str(source), root, measure=evaluate))
+    return compare_entrants(entrants)
+
+
+def _weights_entrant(source: str, root: Path, *, measure: bool) -> Entrant:
+    """A comparison's column for weights named without a run directory (``measure``: evaluate them when nothing
+    stored has their figures)."""
+    found = find_weights(source, root)
+    header = found.header
+    if found.origin == "run":  # a model name that stands for a run of it
+        return run_entrant(RunDir(header.path.parent))
+    evaluation, where = None, "not evaluated (--eval)"
+    if found.origin == "hub":
+        evaluation, where = repo_config(HubRef.parse(source)).get("eval"), "the Hub repository's config.json"
+    elif found.origin == "released":
+        entry = models.get(header.model)
+        evaluation = entry.release.card().get("eval") if entry.release else None
+        where = "the release card"
+    if evaluation is None and measure:
+        evaluation, where = evaluate(header.path, progress=False), "genzoo eval"
+    run = header.run or {"name": header.model, "model": header.config}
+    return weights_entrant(source, run, evaluation, where if evaluation is not None else "not evaluated (--eval)")
 
 
 def latent_map(

@@ -71,6 +71,9 @@ class ModelConfig(Config):
     """Fields every model has. Families subclass it; ``min_image_size`` is the smallest size they build at."""
 
     min_image_size: ClassVar[int] = 16
+    data_fields: ClassVar[tuple[str, ...]] = ()
+    """Fields ``adapt_to_data`` fills from the training data (a translator's domain names): fine-tuning on other
+    data (``train.init_from``) fills them anew rather than taking them from the weights it starts from."""
     image_size: int = Field(64, description="Side of the square images in pixels: a power of two.")
 
     def adapt_to_data(self, info: Mapping[str, Any]) -> ModelConfig:
@@ -127,6 +130,11 @@ class TrainConfig(Config):
     )
     skip_limit: int = Field(
         100, gt=0, description="With on_nan=skip: stop after this many skipped steps in a row (the run diverged)."
+    )
+    init_from: str | None = Field(
+        None,
+        description="Weights to start from (fine-tuning): a .safetensors file, a run directory, a model name or "
+        "hf:owner/repo; the model's config is taken from them. The optimizers and the step start afresh.",
     )
 
     @field_validator("device")

@@ -73,6 +73,8 @@ def download(ref: HubRef, filename: str) -> Path:
         ) from None
     try:
         return Path(hf_hub_download(ref.repo_id, filename, revision=ref.revision, library_name=LIBRARY))
+    except errors.LocalEntryNotFoundError as exc:  # not cached, and offline or unreachable
+        raise _not_here(ref, filename, exc) from None
     except errors.RepositoryNotFoundError:
         raise CheckpointError(
             f"There is no repository {ref.repo_id} on the Hugging Face Hub, or it is private or gated and you are not "
@@ -83,23 +85,43 @@ def download(ref: HubRef, filename: str) -> Path:
             f"{ref.repo_id} has no revision {ref.revision!r}. Give an existing branch, tag or commit after @, or "
             f"leave it out for main."
         ) from None
-    except errors.EntryNotFoundError:  # also what a cached repository without the file raises offline
+    except errors.EntryNotFoundError:
         if filename == WEIGHTS_FILE:
-            raise CheckpointError(
-                f"{ref} is not a genzoo repository: it has no {WEIGHTS_FILE}. A genzoo repository is written by "
-                f"`genzoo push`; check the name."
-            ) from None
+            raise _not_genzoo(ref) from None
         raise
-    except (errors.LocalEntryNotFoundError, errors.OfflineModeIsEnabled, OSError) as exc:
-        why = (
-            "HF_HUB_OFFLINE is set"
-            if _offline()
-            else f"the Hub could not be reached ({type(exc).__name__})"
-        )
-        raise CheckpointError(
-            f"{ref} is not in the local Hugging Face cache and {why}. Connect to the network once (without "
-            f"HF_HUB_OFFLINE) to download it; afterwards it loads offline."
-        ) from None
+    except (errors.OfflineModeIsEnabled, OSError) as exc:  # the network, after the Hub's own answers above
+        raise _not_here(ref, filename, exc) from None
+
+
+def _not_here(ref: HubRef, filename: str, exc: BaseException) -> CheckpointError:
+    """A file that is neither cached nor downloadable now; a cached repository without the weights is no genzoo
+    repository."""
+    if filename == WEIGHTS_FILE and _cached_snapshot(ref) is not None:
+        return _not_genzoo(ref)
+    why = "HF_HUB_OFFLINE is set" if _offline() else f"the Hub could not be reached ({type(exc).__name__})"
+    return CheckpointError(
+        f"{ref} is not in the local Hugging Face cache and {why}. Connect to the network once (without "
+        f"HF_HUB_OFFLINE) to download it; afterwards it loads offline."
+    )
+
+
+def _not_genzoo(ref: HubRef, why: str = f"it has no {WEIGHTS_FILE}") -> CheckpointError:
+    return CheckpointError(
+        f"{ref} is not a genzoo repository: {why}. A genzoo repository is written by `genzoo push` (or "
+        f"`genzoo.push`); check the name."
+    )
+
+
+def _cached_snapshot(ref: HubRef) -> Path | None:
+    """The cached snapshot folder of ``ref``'s revision, when huggingface_hub's cache holds one."""
+    from huggingface_hub import constants
+
+    root = Path(constants.HF_HUB_CACHE) / f"models--{ref.repo_id.replace('/', '--')}"
+    revision = ref.revision or "main"
+    ref_file = root / "refs" / revision
+    commit = ref_file.read_text().strip() if ref_file.is_file() else revision
+    snapshot = root / "snapshots" / commit
+    return snapshot if snapshot.is_dir() else None
 
 
 def _check_blob(path: Path, ref: HubRef) -> None:
@@ -129,7 +151,10 @@ def fetch(source: str) -> CheckpointInfo:
     ref = HubRef.parse(source)
     path = download(ref, WEIGHTS_FILE)
     _check_blob(path, ref)
-    header = read_header(path)
+    try:
+        header = read_header(path)
+    except CheckpointError as exc:
+        raise _not_genzoo(ref, f"its {WEIGHTS_FILE} is not a genzoo checkpoint ({exc})") from None
     if header.model not in models:
         config = repo_config(ref)
         package = config.get("distribution") or "the plugin that provides it"

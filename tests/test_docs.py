@@ -135,8 +135,8 @@ def test_every_cheap_documented_command_runs(
     page: str, line: str, runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     args = argv(line)
-    if PLACEHOLDER.search(line) or any(a.startswith("~") or a.startswith("runs/") for a in args):
-        pytest.skip("names a run or a folder of the reader's")
+    if PLACEHOLDER.search(line) or any(a.startswith(("~", "runs/", "hf:")) for a in args):
+        pytest.skip("names a run, a folder or a Hub repository of the reader's")
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, args)
     assert result.exit_code == 0, f"{page}: `{line}` fails: {result.output}"

@@ -189,6 +189,20 @@ def test_a_damaged_release_is_refused_in_one_paragraph(
     assert expected in message and "Reinstall" in message
 
 
+def test_a_release_that_draws_otherwise_is_caught(
+    with_release: Release, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = tmp_path / "site" / PACKAGE
+    shutil.copytree(with_release.path.parents[1], copy)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    monkeypatch.delitem(sys.modules, PACKAGE, raising=False)
+    card = json.loads(with_release.card_path.read_text())
+    card["fingerprint"][3] += 0.01
+    with_release.card_path.write_text(json.dumps(card))
+    with pytest.raises(GenzooError, match="do not draw what their card records"):
+        check_release("vae-conv")
+
+
 # ---- inference-only files -------------------------------------------------------------------------------------------
 
 
@@ -275,3 +289,40 @@ def test_the_release_command(released: tuple[Path, Release, dict], tmp_path: Pat
     assert f"release=Release('{PACKAGE}', 'released/vae-conv.safetensors', '{sha256}')" in out
     assert json.loads((tmp_path / "vae-conv.json").read_text())["sha256"] == sha256
     assert (tmp_path / "vae-conv.json").is_file() and (tmp_path / "vae-conv.png").is_file()
+
+
+# ---- the released weights genzoo ships ------------------------------------------------------------------------------
+
+SHIPPED = [e.name for e in models.entries() if e.release is not None and e.source == "built-in"]
+MAX_SHIPPED_BYTES = 60_000_000
+"""All released weights together stay within 60 MB (the package is downloaded by everyone who installs it)."""
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_released_file_loads_and_draws_its_fingerprint(name: str) -> None:
+    entry = models.get(name)
+    assert entry.release is not None
+    card = entry.release.card()
+    assert list(card) == list(CARD) and card["sha256"] == entry.release.sha256
+    assert card["command"] == f"genzoo train {name} --preset zoo" and "zoo" in entry.presets
+    assert entry.release.grid_path.is_file()
+    model = check_release(name)  # sha256, header, shapes, and the seeded outputs the card records
+    assert read_header(entry.release.path).inference and model.model_name == name
+
+
+def test_the_shipped_weights_fit_the_size_budget() -> None:
+    total = sum(models.get(name).release.path.stat().st_size for name in SHIPPED)  # type: ignore[union-attr]
+    assert total <= MAX_SHIPPED_BYTES
+
+
+def test_the_zoo_page_says_what_the_cards_say() -> None:
+    """docs/zoo.md's table is made from the cards (regenerate with docs/zoo_table.py)."""
+    import os
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "GENZOO_DISABLE_PLUGINS": "1"}
+    done = subprocess.run(
+        [sys.executable, "docs/zoo_table.py", "--check"], cwd=root, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, f"{done.stdout}{done.stderr}: run `python docs/zoo_table.py docs/zoo.md`"

@@ -50,7 +50,10 @@ def report(
 
 @app.command()
 def compare(
-    runs: Annotated[list[Path], typer.Argument(help="Two or more finished run directories.")],
+    runs: Annotated[
+        list[str],
+        typer.Argument(help="Two or more finished run directories, or weights: hf:OWNER/REPO, a file, a model name."),
+    ],
     evaluate: Annotated[
         bool, typer.Option("--eval/--no-eval", help="Evaluate runs that have no current eval.json (and store it).")
     ] = False,
@@ -61,8 +64,8 @@ def compare(
     if as_json:
         print_json(result.to_json())
         return
-    names = [p.name for p in result.runs]
-    headers = names if len(set(names)) == len(names) else [str(p) for p in result.runs]
+    names = [label if label.startswith("hf:") else Path(label).name or label for label in result.runs]
+    headers = names if len(set(names)) == len(names) else list(result.runs)
     if result.config:
         caption = (
             f"Showing the {len(result.config)} of {result.config_fields} config fields that differ; "

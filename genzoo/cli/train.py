@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from genzoo import api
 from genzoo.cli.app import app, console, err_console, print_json
-from genzoo.cli.completion import complete_data, complete_models
+from genzoo.cli.completion import complete_data, complete_models, complete_sources
 
 
 @app.command()
@@ -46,6 +46,14 @@ def train(
     device: Annotated[str | None, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed: the same seed repeats a run.")] = None,
     resume: Annotated[Path | None, typer.Option(help="Continue this run directory from its last checkpoint.")] = None,
+    init_from: Annotated[
+        str | None,
+        typer.Option(
+            "--init-from",
+            help="Fine-tune: start from these weights (file, run, model name or hf:OWNER/REPO), with their config.",
+            autocompletion=complete_sources,
+        ),
+    ] = None,
     strict: Annotated[bool, typer.Option(help="Stop at the first unreadable image instead of skipping it.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     log: Annotated[
@@ -65,7 +73,9 @@ def train(
     options = {
         "preset": preset, "data": data, "to": to, "config_file": config, "overrides": overrides or (), "out": out
     }
-    train_options = {"steps": steps, "epochs": epochs, "device": device, "seed": seed, "log": log}
+    train_options = {
+        "steps": steps, "epochs": epochs, "device": device, "seed": seed, "log": log, "init_from": init_from
+    }
     if dry_run:
         checked = api.check_run(name, resume=resume, **options, **train_options)
         print_json(checked.to_json())

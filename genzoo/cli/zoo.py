@@ -1,4 +1,5 @@
-"""``genzoo export`` and ``genzoo release``: inference-only weights, and a model's released weights with their card."""
+"""``genzoo export``, ``genzoo release`` and ``genzoo push``: inference-only weights, a model's released weights with
+their card, and a model shared on the Hugging Face Hub."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from genzoo import api
+from genzoo import api, sharing
 from genzoo.cli.app import SOURCE_HELP, WeightsOption, app, console, resolved
 from genzoo.cli.completion import complete_sources
 from genzoo.release import make_release
@@ -68,3 +69,43 @@ def release(
         highlight=False,
         soft_wrap=True,
     )
+
+
+@app.command()
+def push(
+    source: Annotated[str, typer.Argument(help=SOURCE_HELP, autocompletion=complete_sources)],
+    repo_id: Annotated[str, typer.Argument(help="The Hub repository to push to: OWNER/REPO.")],
+    to_dir: Annotated[
+        Path | None, typer.Option("--to-dir", help="Write the repository folder here; upload nothing.")
+    ] = None,
+    private: Annotated[bool, typer.Option("--private", help="Create the repository private.")] = False,
+    revision: Annotated[str | None, typer.Option(help="The branch to push to (created when missing).")] = None,
+    message: Annotated[str | None, typer.Option("--message", "-m", help="The commit message.")] = None,
+    license: Annotated[str, typer.Option(help="The license of the weights, in the card's metadata.")] = "mit",
+    n: Annotated[int, typer.Option("-n", min=2, help="Images per `genzoo eval` for the card's figures.")] = 1000,
+    no_eval: Annotated[bool, typer.Option("--no-eval", help="Leave the card's figures out (no evaluation).")] = False,
+    half: Annotated[bool, typer.Option("--half", help="Store the weights in float16 (half the size).")] = False,
+    weights: WeightsOption = "auto",
+) -> None:
+    """Share a model on the Hugging Face Hub: write its repository (inference-only model.safetensors, config.json, a
+    model card with its `genzoo eval` figures, pictures) and upload it with huggingface_hub's own login
+    (`hf auth login`). Anyone then loads it as hf:OWNER/REPO."""
+    resolved(source, weights)  # names what a model name stands for
+    where = sharing.push(
+        source,
+        repo_id,
+        weights=weights,
+        to_dir=to_dir,
+        private=private,
+        revision=revision,
+        message=message,
+        license=license,
+        n=n,
+        evaluate=not no_eval,
+        half=half,
+    )
+    if to_dir is not None:
+        console.print(f"wrote the repository folder of {escape(repo_id)} to {escape(where)}", highlight=False)
+    else:
+        console.print(f"pushed to {escape(repo_id)}: {escape(where)}", highlight=False, soft_wrap=True)
+        console.print(f"load it with: genzoo sample hf:{escape(repo_id)} (or genzoo.load('hf:{escape(repo_id)}'))")

@@ -52,15 +52,23 @@ def mismatch(header: CheckpointInfo, name: str, config: ModelConfig, against: st
     return None
 
 
-def load_weights(model: GenerativeModel, source: str | Path, *, average: bool = True) -> GenerativeModel:
+def load_weights(
+    model: GenerativeModel, source: str | Path, *, average: bool = True, fine_tune: bool = False
+) -> GenerativeModel:
     """Load a checkpoint's weights into ``model``; a different model or config is refused, naming the differences.
 
     Where the checkpoint holds a moving average of some weights (``GenerativeModel.averaged``), the model gets the
     averaged ones, which sample and translate more cleanly; ``average=False`` keeps the trained (raw) weights. An
     inference-only file (``genzoo export``, released weights) leaves the ``training_only`` submodules as they are.
+    With ``fine_tune`` (``train.init_from``) the config may differ (a learning rate, the data's domains): the
+    tensors' shapes must fit.
     """
     header = read_header(Path(source))
-    problem = mismatch(header, model.model_name, model.config)
+    problem = (
+        mismatch(header, model.model_name, model.config)
+        if not fine_tune
+        else (None if header.model == model.model_name else f"weights of {header.model}, not of {model.model_name}")
+    )
     if problem is not None:
         raise CheckpointError(
             f"{source} holds {problem}. Build the model from the file's config (genzoo.load) or change the "
@@ -95,7 +103,8 @@ def load_weights(model: GenerativeModel, source: str | Path, *, average: bool = 
         from genzoo.models.average import apply_average
 
         apply_average(model, averaged)
-    model.data_info = dict(header.extra)
+    if not fine_tune:  # a model fine-tuned on other data keeps the data it is trained on now
+        model.data_info = dict(header.extra)
     baked = header.inference and bool(model.averaged) and model.average_decay > 0
     model.weights = "average" if (average and averaged) or baked else "raw"
     return model

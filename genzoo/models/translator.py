@@ -25,6 +25,7 @@ class TranslatorConfig(ModelConfig):
 
     min_image_size: ClassVar[int] = 32
     model_example: ClassVar[str] = "cyclegan-resnet"  # the model name used in messages
+    data_fields: ClassVar[tuple[str, ...]] = ("domains",)
     domains: tuple[str, str] | None = Field(
         None, description="Names of the domains (A, B), filled from --data and --to at training time."
     )

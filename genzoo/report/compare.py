@@ -1,12 +1,13 @@
-"""Comparing finished runs: the config fields that differ between them, and the metrics of each.
+"""Comparing finished runs (and trained weights without a run directory, such as a Hub repository's): the config
+fields that differ between them, and the metrics of each.
 
 An ablation is a set of runs that differ in one or two config fields (``recon_loss: mse`` vs ``bce``, KL warm-up on
-or off, ``gan_loss: lsgan`` vs ``vanilla``, ``cyclegan-resnet`` vs ``cyclegan-unet``). ``compare_runs`` flattens each
-run's ``config.json`` to dotted keys, keeps the keys whose values are not the same in every run, and sets the
-metrics of each run beside them: the run's ``eval.json`` (written by ``genzoo report --eval`` and
-``genzoo compare --eval``, which evaluate through ``genzoo.api``) when it belongs to the final weights, else the
-held-out metrics that training stored in ``summary.json``; then the training facts of ``summary.json`` (time,
-throughput, final losses).
+or off, ``gan_loss: lsgan`` vs ``vanilla``, ``cyclegan-resnet`` vs ``cyclegan-unet``). ``compare_entrants``
+flattens each run's ``config.json`` (or the run config a checkpoint's header holds) to dotted keys, keeps the keys
+whose values are not the same in every run, and sets the metrics of each run beside them: the run's ``eval.json``
+(written by ``genzoo report --eval`` and ``genzoo compare --eval``, which evaluate through ``genzoo.api``) when it
+belongs to the final weights, else the held-out metrics that training stored in ``summary.json``; then the
+training facts of ``summary.json`` (time, throughput, final losses).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from genzoo.config import RunConfig
@@ -83,10 +83,41 @@ def training_facts(run: RunDir) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class Entrant:
+    """One column of a comparison: a run directory, or weights without one (a Hub repository, released weights)."""
+
+    label: str
+    config: dict[str, Any]
+    """The run config (``name``, ``model``, ``train``, ``data``), as complete as it is known."""
+    evaluation: dict[str, Any]
+    """Dotted metric keys."""
+    source: str
+    """Where the evaluation came from."""
+    facts: dict[str, Any] = field(default_factory=dict)
+    """Training time, throughput and final losses, where known."""
+
+
+def run_entrant(run: RunDir) -> Entrant:
+    evaluation, source = run_evaluation(run)
+    return Entrant(str(run.path), complete_config(run), evaluation, source, training_facts(run))
+
+
+def weights_entrant(label: str, run: Mapping[str, Any], evaluation: Mapping[str, Any] | None, source: str) -> Entrant:
+    """A column for weights without a run directory: ``run`` is the run config their header holds."""
+    metrics = flatten({k: v for k, v in (evaluation or {}).items() if k not in NOT_METRICS})
+    try:
+        config = {**run, **RunConfig.from_json(run).to_json()}
+    except GenzooError:
+        config = dict(run)
+    return Entrant(label, config, metrics, source)
+
+
+@dataclass(frozen=True)
 class Comparison:
     """Runs side by side: each dict maps a dotted key to one value per run (None where a run lacks the key)."""
 
-    runs: list[Path]
+    runs: list[str]
+    """Each column's run directory or weights (``hf:owner/repo``, a file, a model name)."""
     config: dict[str, list[Any]]
     """Only the config fields whose values differ between the runs."""
     config_fields: int
@@ -102,7 +133,7 @@ class Comparison:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "runs": [str(p) for p in self.runs],
+            "runs": list(self.runs),
             "config": self.config,
             "config_fields": self.config_fields,
             "same": self.same,
@@ -132,19 +163,18 @@ def complete_config(run: RunDir) -> dict[str, Any]:
         return saved
 
 
-def compare_runs(runs: Sequence[RunDir]) -> Comparison:
-    """Compare finished runs: the config fields that differ, and each run's metrics as they are stored."""
-    if len(runs) < 2:
-        raise GenzooError(f"Comparing needs at least two runs; got {len(runs)}.")
-    columns = _columns([flatten(complete_config(run)) for run in runs])
+def compare_entrants(entrants: Sequence[Entrant]) -> Comparison:
+    """Compare runs and weights: the config fields that differ, and each one's metrics."""
+    if len(entrants) < 2:
+        raise GenzooError(f"Comparing needs at least two runs; got {len(entrants)}.")
+    columns = _columns([flatten(e.config) for e in entrants])
     differing = {k: v for k, v in columns.items() if any(x != v[0] for x in v[1:])}
-    evaluations = [run_evaluation(run) for run in runs]
-    metrics = _columns([m for m, _ in evaluations])
-    metrics.update(_columns([training_facts(run) for run in runs]))  # after every run's evaluation keys
+    metrics = _columns([e.evaluation for e in entrants])
+    metrics.update(_columns([e.facts for e in entrants]))  # after every run's evaluation keys
     return Comparison(
-        runs=[run.path for run in runs],
+        runs=[e.label for e in entrants],
         config=differing,
         config_fields=len(columns),
         metrics=metrics,
-        sources=[s for _, s in evaluations],
+        sources=[e.source for e in entrants],
     )

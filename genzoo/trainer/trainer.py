@@ -46,9 +46,10 @@ from genzoo.images import save_grid
 from genzoo.io import atomic_write, write_json
 from genzoo.models.average import WeightAverage
 from genzoo.models.base import Batch, GenerativeModel, StepContext
+from genzoo.models.loading import load_weights
 from genzoo.progress import TrainProgress
 from genzoo.registry import models
-from genzoo.runs import NOT_CURVES, RunDir
+from genzoo.runs import NOT_CURVES, RunDir, resolve_weights
 from genzoo.trainer.checkpoints import Checkpoints, Session
 from genzoo.trainer.log import MetricsLog, Tally
 from genzoo.trainer.stream import BatchStream, Streams
@@ -247,6 +248,10 @@ class Trainer:
         self.run = self.run.model_copy(update={"model": self.run.model.adapt_to_data(info)})
         model = self._model or models.get(self.run.name).build(self.run.model)
         model.data_info = info
+        if t.init_from is not None and not self.resume:  # fine-tuning: a resumed run has its own weights
+            start_from = resolve_weights(t.init_from)
+            load_weights(model, start_from.path, fine_tune=True)
+            ui.note(f"starting from the weights of {t.init_from} (step {start_from.step} of {start_from.model})")
         self.memory_format = resolve_memory_format(t.memory_format, self.device, self.dtype, model.channels_last_on_cpu)
         model.to(self.device, memory_format=self.memory_format).train()
         distributed.broadcast_tensors([*model.parameters(), *model.buffers()], w)

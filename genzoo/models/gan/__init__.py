@@ -11,7 +11,7 @@ so that a checkpoint's config alone rebuilds the networks and lets ``--attr hair
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
@@ -66,6 +66,8 @@ ATTRIBUTE_HINT = "built-in faces have attributes; an image folder has the attrib
 
 class ACGANConfig(GANConfig):
     """A DCGAN whose generator takes attribute values and whose discriminator also classifies them."""
+
+    data_fields: ClassVar[tuple[str, ...]] = ("values",)
 
     attributes: list[str] = Field(
         ["hair_color", "glasses"],
