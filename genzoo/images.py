@@ -45,9 +45,10 @@ def _scale(picture: np.ndarray) -> int:
     return 2 if picture.shape[1] < SMALL else 1
 
 
-def save_grid(rows: Sequence[Tensor], path: Path, columns: int | None = None) -> Path:
-    """Rows of ``[0, 1]`` images ``(N, 3, H, W)`` as one PNG (``make_grid``), a row under the other; shorter rows
-    end in white. With ``columns``, the images of all rows are wrapped into rows of that many instead."""
+def grid_picture(rows: Sequence[Tensor], columns: int | None = None) -> np.ndarray:
+    """Rows of ``[0, 1]`` images ``(N, 3, H, W)`` as one uint8 ``(H, W, 3)`` picture (``make_grid``), a row under
+    the other; shorter rows end in white. With ``columns``, the images of all rows are wrapped into rows of that many
+    instead."""
     import torch
     from torchvision.utils import make_grid
 
@@ -56,7 +57,12 @@ def save_grid(rows: Sequence[Tensor], path: Path, columns: int | None = None) ->
     width = max(len(r) for r in rows)
     cells = [torch.cat([r.float(), r.new_ones((width - len(r), *r.shape[1:]))]) for r in rows]
     picture = make_grid(torch.cat(cells).detach().float().cpu().clamp(0, 1), nrow=width, padding=PAD, pad_value=1.0)
-    array = picture.mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+    return picture.mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+
+
+def save_grid(rows: Sequence[Tensor], path: Path, columns: int | None = None) -> Path:
+    """``grid_picture`` of the rows, written as one PNG (enlarged twice when it is small)."""
+    array = grid_picture(rows, columns)
     return save_png(array, path, _scale(array))
 
 

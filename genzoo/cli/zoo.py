@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from genzoo import api, sharing
-from genzoo.cli.app import SOURCE_HELP, WeightsOption, app, console, resolved
+from genzoo.cli.app import SOURCE_HELP, WeightsOption, app, console, err_console, resolved
 from genzoo.cli.completion import complete_sources
 from genzoo.release import make_release
 
@@ -109,3 +109,36 @@ def push(
     else:
         console.print(f"pushed to {escape(repo_id)}: {escape(where)}", highlight=False, soft_wrap=True)
         console.print(f"load it with: genzoo sample hf:{escape(repo_id)} (or genzoo.load('hf:{escape(repo_id)}'))")
+
+
+@app.command()
+def demo(
+    sources: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Models to show: names, run directories, files or hf:OWNER/REPO (default: every model with released "
+            "weights or a finished run).",
+            autocompletion=complete_sources,
+        ),
+    ] = None,
+    host: Annotated[str, typer.Option(help="The address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="The port (default: a free one).")] = None,
+    share: Annotated[bool, typer.Option("--share", help="Also open a public Gradio link (off by default).")] = False,
+) -> None:
+    """Open a page to try every model: sample, interpolate, set attributes, translate and reconstruct your own
+    pictures (needs genzoo[demo])."""
+    import time
+
+    from genzoo import demo as page
+
+    page.require_gradio()
+    exhibits = [page.exhibit(s) for s in (sources or page.default_sources())]
+    for ex in exhibits:
+        err_console.print(f"[dim]{escape(ex.label)}: {escape(ex.origin)}[/]", highlight=False, soft_wrap=True)
+    with page.served(exhibits, host=host, port=port, share=share) as url:
+        console.print(f"genzoo demo: {url}  (Ctrl-C stops it)", highlight=False, soft_wrap=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            console.print("stopped")
