@@ -79,7 +79,7 @@ def entry_table(entries: Sequence[ModelEntry | LossEntry | DatasetEntry], title:
     room = width - sum(widths) - 3 * (len(widths) + 1 + bool(plugins)) - source  # 3 a column: padding, rule
     notes = [] if plugins else [f"all {BUILTIN}"]
     if entries and isinstance(entries[0], ModelEntry):
-        notes.append("`genzoo info NAME` shows the full description and the released weights' card")
+        notes.append("`genzoo info NAME` shows the full description and any card")
     table = Table(title=title, caption="; ".join(notes), box=box.SIMPLE_HEAD)
     for header, w in zip(headers, widths, strict=True):
         table.add_column(header, no_wrap=True, min_width=w)

@@ -123,6 +123,17 @@ def cyclegan_resnet(config: ResnetCycleGANConfig) -> CycleGAN:
     return CycleGAN(config, lambda: ResnetGenerator(config))
 
 
+ZOO_UNET: Preset = {
+    "model": {"decay_start": 0.5, "depth": 5},
+    "train": {"steps": 30_000},
+    "data": {"name": "cartoon", "to": "anime"},
+}
+"""The released cyclegan-unet's recipe: its defaults (the generators' moving average) with the reference's linear
+decay to zero over the second half (6,000 steps with it measured a lower paired L1 than the constant rate), for ten
+times the budget's steps; five levels down to a 2×2 bottleneck instead of six to 1×1, so that its two generators
+take 16.7 MB in float16 rather than 29.3 MB and all seven released models fit the zoo's 60 MB (58 MB)."""
+
+
 @register_model(
     "cyclegan-unet",
     family="cyclegan",
@@ -131,6 +142,7 @@ def cyclegan_resnet(config: ResnetCycleGANConfig) -> CycleGAN:
     config=UnetCycleGANConfig,
     train_defaults=TRAIN_DEFAULTS,
     curve_groups=CURVE_GROUPS,
+    presets={"zoo": ZOO_UNET},
 )
 def cyclegan_unet(config: UnetCycleGANConfig) -> CycleGAN:
     from genzoo.models.cyclegan.model import CycleGAN, UnetGenerator

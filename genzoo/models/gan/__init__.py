@@ -17,7 +17,7 @@ from pydantic import Field, field_validator
 
 from genzoo.config import DiscBlur, GanLoss, ModelConfig, R1Every, R1Weight
 from genzoo.errors import ConfigError
-from genzoo.registry import register_model
+from genzoo.registry import Preset, register_model
 
 if TYPE_CHECKING:
     from genzoo.models.gan.model import ACGAN, DCGAN
@@ -145,6 +145,14 @@ ACGAN_CURVES = {
     "discriminator output (logits)": ["d_real", "d_fake"],
 }
 TRAIN_DEFAULTS: dict[str, object] = {"steps": 3000, "batch_size": 64}
+ZOO: Preset = {
+    "model": {"image_size": 64, "d_norm": "spectral", "gan_loss": "hinge", "beta1": 0.0, "beta2": 0.9},
+    "train": {"steps": 30_000},
+    "data": {"name": "cartoon"},
+}
+"""The recipe the released GANs are trained by (docs/zoo.md): 64 px with the discriminator settings measured best at
+64 px (spectral norm, hinge loss, Adam (0, 0.9): docs/results.md), for ten times the budget's steps; its learning
+curve decides whether it stays."""
 
 
 @register_model(
@@ -155,6 +163,7 @@ TRAIN_DEFAULTS: dict[str, object] = {"steps": 3000, "batch_size": 64}
     config=DCGANConfig,
     train_defaults=TRAIN_DEFAULTS,
     curve_groups=DCGAN_CURVES,
+    presets={"zoo": ZOO},
 )
 def dcgan(config: DCGANConfig) -> DCGAN:
     from genzoo.models.gan.model import DCGAN
@@ -170,6 +179,7 @@ def dcgan(config: DCGANConfig) -> DCGAN:
     config=ACGANConfig,
     train_defaults=TRAIN_DEFAULTS,
     curve_groups=ACGAN_CURVES,
+    presets={"zoo": ZOO},
 )
 def acgan(config: ACGANConfig) -> ACGAN:
     from genzoo.models.gan.model import ACGAN

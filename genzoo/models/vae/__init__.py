@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from genzoo.config import Config, KLScheduleKind, ModelConfig, ReconLoss
-from genzoo.registry import register_model
+from genzoo.registry import Preset, register_model
 
 if TYPE_CHECKING:
     from genzoo.models.vae.model import VAE
@@ -55,6 +55,13 @@ CAPABILITIES = {"sample", "reconstruct", "encode"}
 CURVE_GROUPS = {"total (ELBO)": ["loss"], "reconstruction": ["recon"], "KL": ["kl"]}
 
 
+ZOO_CONV: Preset = {"model": {"width": 32}, "train": {"steps": 30_000}, "data": {"name": "cartoon"}}
+"""The released vae-conv's recipe (docs/zoo.md): the width measured to reconstruct best within the budget (32:
+docs/results.md's trade-off table), for ten times the budget's steps; its learning curve decides whether it stays."""
+ZOO_MLP: Preset = {"train": {"steps": 30_000}, "data": {"name": "cartoon"}}
+"""The released vae-mlp's recipe: the defaults for ten times the budget's steps."""
+
+
 @register_model(
     "vae-conv",
     family="vae",
@@ -63,6 +70,7 @@ CURVE_GROUPS = {"total (ELBO)": ["loss"], "reconstruction": ["recon"], "KL": ["k
     config=ConvVAEConfig,
     train_defaults={"steps": 3000, "batch_size": 64},
     curve_groups=CURVE_GROUPS,
+    presets={"zoo": ZOO_CONV},
 )
 def vae_conv(config: ConvVAEConfig) -> VAE:
     from genzoo.models.vae.model import VAE, conv_decoder, conv_encoder
@@ -78,6 +86,7 @@ def vae_conv(config: ConvVAEConfig) -> VAE:
     config=MLPVAEConfig,
     train_defaults={"steps": 3000, "batch_size": 64},
     curve_groups=CURVE_GROUPS,
+    presets={"zoo": ZOO_MLP},
 )
 def vae_mlp(config: MLPVAEConfig) -> VAE:
     from genzoo.models.vae.model import VAE, mlp_decoder, mlp_encoder
