@@ -78,6 +78,12 @@ def plan(inputs: Sequence[Path], out: Path | None) -> list[Job]:
     return [Job(src, folder / rel) for src, rel in _unique(found)]
 
 
+def replaced(jobs: Sequence[Job], grid: Path | None = None) -> list[Path]:
+    """The files that translating ``jobs`` (and writing ``grid``) would replace."""
+    targets = [job.target for job in jobs] + ([grid] if grid is not None else [])
+    return [path for path in targets if path.exists()]
+
+
 def _unique(found: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
     """Output names made unique: a second ``x.png`` becomes ``x-2.png``."""
     seen: set[Path] = set()
@@ -131,16 +137,25 @@ def translate_files(
     device: str = "cpu",
     root: Path = DEFAULT_ROOT,
     average: bool = True,
+    overwrite: bool = False,
 ) -> list[Path]:
     """Translate image files (or folders) into domain ``to`` with the model at ``source`` (a model name, run directory
     or .safetensors file); returns the written files.
 
     Images are read, translated and written ``CHUNK`` at a time, so memory stays small for any number of files; a
     wrong ``to`` fails before anything is written, an unreadable file stops the command with its name. The model's
-    weight average is used where it has one, unless ``average`` is False.
+    weight average is used where it has one, unless ``average`` is False. A file the results (or the grid) would
+    replace is refused, before the model is loaded, unless ``overwrite``.
     """
-    model = load(source, device=device, root=root, average=average)
     jobs = plan(inputs, out)
+    existing = replaced(jobs, grid)
+    if existing and not overwrite:
+        more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
+        raise DataError(
+            f"Translating would replace {existing[0]}{more}, written before. Nothing was written: give another --out "
+            f"(or --grid), or --overwrite to replace them."
+        )
+    model = load(source, device=device, root=root, average=average)
     size = model.config.image_size
     shown: list[torch.Tensor] = []
     for start in range(0, len(jobs), CHUNK):

@@ -311,6 +311,34 @@ def test_translate_cli_both_ways(cg_run: Path, tmp_path: Path, runner: CliRunner
     assert "give a folder" in text
 
 
+def test_translate_replaces_nothing_unasked(cg_run: Path, tmp_path: Path, runner: CliRunner) -> None:
+    face = tmp_path / "f.png"
+    Image.new("RGB", (32, 32), "white").save(face)
+    out = tmp_path / "out"
+    _ok(
+        runner,
+        "translate",
+        str(cg_run),
+        str(face),
+        "--to",
+        "anime",
+        "--out",
+        str(out),
+        "--grid",
+        str(tmp_path / "g.png"),
+    )
+    written = (out / "f.png").read_bytes()
+    (out / "f.png").write_bytes(b"mine")  # the user's own file now stands there
+    text = _fails(runner, "translate", str(cg_run), str(face), "--to", "cartoon", "--out", str(out))
+    assert f"would replace {out / 'f.png'}" in text and "--overwrite" in text and "Nothing was written" in text
+    assert (out / "f.png").read_bytes() == b"mine"
+    text = _fails(runner, "translate", str(cg_run), str(face), "--to", "anime", "--grid", str(tmp_path / "g.png"),
+                  "--out", str(tmp_path / "fresh"))  # fmt: skip
+    assert f"would replace {tmp_path / 'g.png'}" in text and not (tmp_path / "fresh").exists()
+    shown = _ok(runner, "translate", str(cg_run), str(face), "--to", "anime", "--out", str(out), "--overwrite")
+    assert "replaced 1 file written before" in shown and (out / "f.png").read_bytes() == written
+
+
 def test_translate_refusals(cg_run: Path, tmp_path: Path, runner: CliRunner) -> None:
     face = tmp_path / "f.png"
     Image.new("RGB", (32, 32), "white").save(face)

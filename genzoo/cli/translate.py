@@ -17,9 +17,7 @@ from genzoo.cli.completion import complete_domains, complete_sources, complete_t
 def translate(
     source: Annotated[
         str,
-        typer.Argument(
-            help=SOURCE_HELP, autocompletion=complete_sources
-        ),
+        typer.Argument(help=SOURCE_HELP, autocompletion=complete_sources),
     ],
     images: Annotated[list[Path], typer.Argument(help="Image files and/or folders of images to translate.")],
     to: Annotated[
@@ -47,13 +45,17 @@ def translate(
         bool, typer.Option("--raw-weights", help="Use the trained weights, not their moving average (where kept).")
     ] = False,
     weights: WeightsOption = "auto",
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace results (and the grid) written before; else refused.")
+    ] = False,
 ) -> None:
     """Translate images into another domain (e.g. cartoon → anime) with a translator such as cyclegan-resnet.
 
     Inputs of any size are centre-cropped to a square at the model's size; with --keep-size, the whole picture.
     """
-    from genzoo.translation import translate_files
+    from genzoo.translation import plan, replaced, translate_files
 
+    before = replaced(plan(images, out), grid) if overwrite else []
     written = translate_files(
         resolved(source, weights),
         images,
@@ -63,11 +65,14 @@ def translate(
         grid=grid,
         device=device,
         average=not raw_weights,
+        overwrite=overwrite,
     )
     where = written[0] if len(written) == 1 else written[0].parent
     console.print(f"translated {len(written)} image{'s' if len(written) != 1 else ''} to {to}: {where}")
     if grid is not None:
         console.print(f"grid: {grid}")
+    if before:
+        console.print(f"replaced {len(before)} file{'s' if len(before) != 1 else ''} written before (--overwrite)")
 
 
 @app.command("import-weights")
