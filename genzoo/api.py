@@ -19,6 +19,7 @@ from genzoo.errors import GenzooError, StorageError, disk_full
 from genzoo.hub import HubRef, repo_config
 from genzoo.io import write_json
 from genzoo.models.loading import create, export, load, load_weights, num_parameters, require, training_data
+from genzoo.progress import LineConsole
 from genzoo.registry import ModelEntry, models
 from genzoo.report import html
 from genzoo.report.compare import Comparison, Entrant, compare_entrants, read_eval, run_entrant, weights_entrant
@@ -291,10 +292,9 @@ def _write_report(run: RunDir, model: GenerativeModel, data: Domains, seed: int)
         note = draw_run_map(run, model, data.source.heldout, seed) if needs_run_map(run, model.model_name) else None
         html.write_report(run.path, notes=[note] if note else [])
     except Exception as exc:
-        from rich.console import Console
         from rich.markup import escape
 
-        Console(stderr=True).print(
+        LineConsole(stderr=True).print(
             "[yellow]warning:[/] "
             + escape(
                 f"the run finished and is saved, but its report.html could not be written "

@@ -12,7 +12,7 @@ import time
 from types import TracebackType
 from typing import Any
 
-from rich.console import Console, RenderableType
+from rich.console import Console, ConsoleDimensions, RenderableType
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -43,6 +43,30 @@ class _Display(Progress):
             yield Text(self.loss_line, no_wrap=True, overflow="ellipsis")
 
 
+FILE_WIDTH = 200
+"""The width a ``LineConsole`` lays tables out in when it writes to a file or a pipe."""
+
+
+class LineConsole(Console):
+    """A rich console that lays out for a terminal and writes whole lines anywhere else: to a file, a pipe or a CI
+    log, text is never wrapped or cut (soft wrap) and tables get ``FILE_WIDTH`` columns, so that a value is never
+    split over two lines. A terminal keeps rich's own layout at its width."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        return size if self.is_terminal else ConsoleDimensions(max(size.width, FILE_WIDTH), size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        if options.get("soft_wrap") is None and not self.is_terminal:
+            options["soft_wrap"] = True
+        super().print(*objects, **options)
+
+
 class TrainProgress:
     """Context manager around the display; every method is a no-op when ``enabled`` is False."""
 
@@ -56,7 +80,7 @@ class TrainProgress:
             TimeElapsedColumn(table_column=Column(**fixed)),
             TextColumn("eta", table_column=Column(**fixed)),
             TimeRemainingColumn(table_column=Column(**fixed)),
-            console=console or Console(stderr=True),
+            console=console or LineConsole(stderr=True),
             transient=False,
             disable=not enabled,
             expand=True,

@@ -67,3 +67,39 @@ def test_the_model_list_fits_and_never_cuts_a_name(width: int) -> None:
         row = next(line for line in lines if line.strip().startswith(entry.name + " "))
         assert entry.family in row and ",".join(sorted(entry.capabilities)) in row
     assert "all built-in" in text and "genzoo info NAME" in text
+
+
+def test_output_that_is_no_terminal_is_whole_lines() -> None:
+    """To a file, a pipe or a CI log nothing is wrapped or cut; a terminal of 80 columns keeps rich's layout."""
+    import io
+
+    from rich.table import Table
+
+    from genzoo.progress import FILE_WIDTH, LineConsole
+
+    words = " ".join(f"value{i:03d}" for i in range(25))  # 224 characters
+    table = Table("name", "summary")
+    table.add_row("cyclegan-resnet", "CycleGAN with ResNet generators (Zhu et al. 2017): unpaired translation " * 2)
+    piped = io.StringIO()
+    console = LineConsole(file=piped, width=80)
+    console.print(words)
+    console.print(table)
+    lines = piped.getvalue().splitlines()
+    assert lines[0] == words  # one line, not wrapped at 80
+    assert max(len(line) for line in lines[1:]) <= FILE_WIDTH and "…" not in piped.getvalue()  # the table
+    assert any("(Zhu et al. 2017): unpaired translation CycleGAN" in line for line in lines)  # not folded
+    terminal = io.StringIO()
+    LineConsole(file=terminal, width=80, force_terminal=True, color_system=None).print(words)
+    assert max(len(line) for line in terminal.getvalue().splitlines()) <= 80
+
+
+def test_a_piped_command_prints_whole_rows() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": "80", "GENZOO_DISABLE_PLUGINS": "1"}
+    done = subprocess.run([sys.executable, "-m", "genzoo", "list"], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    rows = {line.split()[0]: line for line in done.stdout.splitlines() if line.strip()}
+    assert "Auxiliary-classifier GAN (Odena et al.)" in rows["acgan"] and "…" not in done.stdout

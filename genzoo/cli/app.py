@@ -12,16 +12,16 @@ import sys
 from typing import Annotated, Any, cast
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
 from genzoo._version import __version__
 from genzoo.errors import GenzooError, disk_full
+from genzoo.progress import LineConsole
 from genzoo.runs import WeightsChoice, find_weights
 
-console = Console()
-err_console = Console(stderr=True)
+console = LineConsole()
+err_console = LineConsole(stderr=True)
 
 
 def report_error(exc: GenzooError) -> None:
