@@ -226,9 +226,7 @@ def curve(run: RunDir, *, n: int, seed: int, every: int) -> list[dict[str, Any]]
         if step % every and step != final:
             continue
         result = measured(step, path, run, n, seed)
-        points.append(
-            {"step": step, "seconds": seconds.get(step), "figures": {f.key: f.value for f in figures(result)}}
-        )
+        points.append({"step": step, "seconds": seconds.get(step), "figures": figures_of(result)})
     return points
 
 
@@ -382,4 +380,5 @@ def make_release(
 
 
 def figures_of(result: Mapping[str, Any]) -> dict[str, float | None]:
+    """The headline figures' values by key (a learning curve's point, the float32 side of the precision check)."""
     return {f.key: f.value for f in figures(result)}
