@@ -4,13 +4,17 @@ folder larger than the memory it is allowed.
 
     python benchmarks/bench_data.py make DIR --n 10000 --size 256 --format png     # a folder of rendered faces
     python benchmarks/bench_data.py decode DIR --size 64 --workers 1 2              # images/s, then reopening
-    python benchmarks/bench_data.py memory DIR --size 128 --steps 300 --limit-gb 1.5
+    python benchmarks/bench_data.py memory DIR --size 128 --steps 20 [--cold] [--reads mmap mmap-random pread]
 
 ``decode`` uses a fresh, temporary ``GENZOO_HOME`` for every measurement, so each one is a first decode. ``memory``
-trains ``vae-conv`` on DIR in a child process (inside a memory cgroup of ``--limit-gb`` when this runs as root on a
-Linux machine with cgroup v1, which is how a folder larger than the memory is simulated), samples the child's
-resident memory every 0.2 s and prints the peaks of its anonymous (private) and file-backed (the memory-mapped
-cache, reclaimable) parts.
+decodes DIR once into a ``GENZOO_HOME`` (``--home`` reuses one), then trains ``vae-conv`` on it in a child process
+once per way of reading the cache (``GENZOO_CACHE_READS``: the memory map, the memory map advised for random access,
+positioned reads), in rounds, ``--repeats`` times; with ``--cold`` the cache file is dropped from the page cache
+before each run (``posix_fadvise(DONTNEED)``). It samples the child's ``/proc/PID/status`` and ``/proc/PID/io`` every
+0.1 s and at each step line, and prints a table of medians: images/s, peak resident memory and its anonymous
+(private) and file-backed parts, how much the file-backed part grew while training against the bytes of the rows
+the steps used, and the bytes the disk read per training image against its decoded size. ``--limit-gb`` runs the
+child inside a memory cgroup (as root on a Linux machine with cgroup v1: a folder larger than the memory).
 """
 
 from __future__ import annotations
@@ -105,54 +109,140 @@ def decode(folder: Path, size: int, workers: list[int], repeats: int) -> None:
         print(f"| {w} | {rate:.0f} | {rate / base:.2f}× | {again:.2f} |", flush=True)
 
 
-def _memory_kib(pid: int) -> dict[str, int]:
+def _proc(pid: int) -> dict[str, int]:
+    """The child's resident memory (KiB: VmRSS, RssAnon, RssFile) and the bytes it had the disk read (read_bytes)."""
     out = {}
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             key, _, value = line.partition(":")
             if key in {"VmRSS", "RssAnon", "RssFile"}:
                 out[key] = int(value.split()[0])
+    with open(f"/proc/{pid}/io") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key == "read_bytes":
+                out[key] = int(value)
     return out
 
 
-def memory(folder: Path, size: int, steps: int, limit_gb: float | None, home: str | None) -> None:
-    command = [
-        sys.executable, "-m", "genzoo", "train", "vae-conv", "--data", str(folder), "--steps", str(steps), "--quiet",
-        "--set", f"image_size={size}", "--set", "checkpoint_every=100000", "--set", "preview_every=100000",
+def evict(home: Path) -> None:
+    """Drop the cache files of ``home`` from the page cache, so that the next run reads them from the disk."""
+    for path in (home / "data").glob("*.safetensors"):
+        with path.open("rb") as f:
+            os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+
+
+def train_command(folder: Path, size: int, steps: int, batch: int) -> list[str]:
+    return [
+        sys.executable, "-m", "genzoo", "train", "vae-conv", "--data", str(folder), "--steps", str(steps),
+        "--set", f"image_size={size}", "--set", f"batch_size={batch}", "--set", "log_every=1",
+        "--set", "checkpoint_every=100000", "--set", "preview_every=100000",
         "--out", tempfile.mkdtemp(prefix="genzoo-bench-run-") + "/run",
     ]  # fmt: skip
+
+
+def measure_run(command: list[str], env: dict[str, str], limit_gb: float | None) -> dict[str, float]:
+    """Run one training, sampling the child every 0.1 s; the step lines on its stderr mark when training runs."""
+    import threading
+
     cgroup = None
     if limit_gb and os.geteuid() == 0 and Path("/sys/fs/cgroup/memory").is_dir():
-        cgroup = Path(f"/sys/fs/cgroup/memory/genzoo-bench-{os.getpid()}")
+        cgroup = Path(f"/sys/fs/cgroup/memory/genzoo-bench-{os.getpid()}-{time.monotonic_ns()}")
         cgroup.mkdir()
         (cgroup / "memory.limit_in_bytes").write_text(str(int(limit_gb * 2**30)))
-    env = {**os.environ, **({"GENZOO_HOME": home} if home else {})}
-    start = time.perf_counter()
-    child = subprocess.Popen(command, env=env)
+    child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if cgroup is not None:
         (cgroup / "cgroup.procs").write_text(str(child.pid))
+    marks: dict[str, dict[str, int]] = {}
     peaks: dict[str, int] = {}
-    while child.poll() is None:
+    during: dict[str, int] = {}
+
+    def sample() -> dict[str, int]:
         try:
-            for key, value in _memory_kib(child.pid).items():
-                peaks[key] = max(peaks.get(key, 0), value)
+            now = _proc(child.pid)
         except OSError:
-            pass
-        time.sleep(0.2)
-    seconds = time.perf_counter() - start
-    limit = ""
+            return {}
+        for key, value in now.items():
+            peaks[key] = max(peaks.get(key, 0), value)
+            if "first" in marks and "last" not in marks:
+                during[key] = max(during.get(key, 0), value)
+        return now
+
+    def watch_steps() -> None:
+        assert child.stderr is not None
+        for line in child.stderr:
+            if line.startswith("step "):
+                now = sample()
+                marks.setdefault("first", now)
+                marks["latest"] = now
+                if line.split()[1].split("/")[0] == line.split()[1].split("/")[1]:
+                    marks["last"] = now
+
+    reader = threading.Thread(target=watch_steps, daemon=True)
+    reader.start()
+    while child.poll() is None:
+        sample()
+        time.sleep(0.1)
+    reader.join(timeout=5)
+    stdout = child.stdout.read() if child.stdout else ""
     if cgroup is not None:
-        used = int((cgroup / "memory.max_usage_in_bytes").read_text()) / 2**30
-        limit = f"; cgroup limit {limit_gb} GiB, its peak use {used:.2f} GiB"
         cgroup.rmdir()
+    if child.returncode != 0:
+        raise SystemExit(f"the training failed ({child.returncode}):\n{stdout}")
+    done = next(line for line in stdout.splitlines() if line.startswith("done"))
+    rate = float(done.split("(")[1].split()[0])
+    first, last = marks["first"], marks.get("last", marks["latest"])
+    return {
+        "img_s": rate,
+        "peak_rss": peaks.get("VmRSS", 0) / 2**20,
+        "peak_anon": peaks.get("RssAnon", 0) / 2**20,
+        "peak_file": peaks.get("RssFile", 0) / 2**20,
+        "file_growth": (during.get("RssFile", first["RssFile"]) - first["RssFile"]) / 2**20,
+        "read_during": last["read_bytes"] - first["read_bytes"],
+    }
+
+
+def memory(
+    folder: Path, size: int, steps: int, batch: int, limit_gb: float | None, home: str | None, reads: list[str],
+    repeats: int, cold: bool,
+) -> None:  # fmt: skip
+    """Each way of reading the cache in turn (rounds, medians): throughput, resident memory by kind, and the disk
+    bytes read per training image (with ``cold``, the cache file dropped from the page cache before each run)."""
     from genzoo.data.folder import find_images
 
-    decoded = len(find_images(folder)) * size * size * 3 / 2**30
+    home_dir = Path(home or tempfile.mkdtemp(prefix="genzoo-bench-home-"))
+    env = {**os.environ, "GENZOO_HOME": str(home_dir)}
+    subprocess.run(train_command(folder, size, 1, batch), env=env, capture_output=True, check=True)  # the cache
+    images = len(find_images(folder))
+    decoded = images * size * size * 3 / 2**30
+    row = size * size * 3
+    used = (steps - 1) * batch * row / 2**30  # the rows of the steps after the first step line
+    results: dict[str, list[dict[str, float]]] = {how: [] for how in reads}
+    for _ in range(repeats):
+        for how in reads:
+            if cold:
+                evict(home_dir)
+            run = measure_run(train_command(folder, size, steps, batch), {**env, "GENZOO_CACHE_READS": how}, limit_gb)
+            results[how].append(run)
+            print(f"  {how}: {run}", file=sys.stderr, flush=True)
+    state = "cold: the cache file dropped from the page cache before each run" if cold else "warm page cache"
     print(
-        f"exit {child.returncode} in {seconds:.0f} s; decoded size {decoded:.2f} GiB; peak RSS "
-        f"{peaks.get('VmRSS', 0) / 2**20:.2f} GiB (anonymous {peaks.get('RssAnon', 0) / 2**20:.2f}, file-backed "
-        f"{peaks.get('RssFile', 0) / 2**20:.2f}){limit}"
+        f"\n{folder}: {images} images at {size} px, decoded {decoded:.2f} GiB; vae-conv, {steps} steps of {batch} "
+        f"({used * 1024:.0f} MiB of rows after the first step); {state}; medians of {repeats}\n"
     )
+    print(
+        "| reads | img/s | peak RSS, GiB | anonymous, GiB | file-backed, GiB | file-backed growth while training, MiB "
+        "| growth / rows used | disk read per training image, KiB | ÷ its decoded size |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for how, runs in results.items():
+        m = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+        per_image = m["read_during"] / ((steps - 1) * batch)
+        print(
+            f"| {how} | {m['img_s']:.0f} | {m['peak_rss']:.2f} | {m['peak_anon']:.2f} | {m['peak_file']:.2f} "
+            f"| {m['file_growth'] * 1024:.0f} | {m['file_growth'] / used:.1f}× | {per_image / 1024:.0f} "
+            f"| {per_image / row:.2f}× |"
+        )
 
 
 def main() -> None:
@@ -172,16 +262,23 @@ def main() -> None:
     r = sub.add_parser("memory")
     r.add_argument("folder", type=Path)
     r.add_argument("--size", type=int, default=128)
-    r.add_argument("--steps", type=int, default=300)
+    r.add_argument("--steps", type=int, default=20)
+    r.add_argument("--batch", type=int, default=64)
     r.add_argument("--limit-gb", type=float, default=None)
-    r.add_argument("--home", default=None, help="GENZOO_HOME of the run (to reuse a decoded cache)")
+    r.add_argument("--home", default=None, help="GENZOO_HOME of the runs (to reuse a decoded cache)")
+    r.add_argument("--reads", nargs="+", default=["mmap", "mmap-random", "pread"], help="GENZOO_CACHE_READS values")
+    r.add_argument("--repeats", type=int, default=3)
+    r.add_argument("--cold", action="store_true", help="drop the cache file from the page cache before each run")
     args = parser.parse_args()
     if args.what == "make":
         make(args.folder, args.n, args.size, args.format, args.seed)
     elif args.what == "decode":
         decode(args.folder, args.size, args.workers, args.repeats)
     else:
-        memory(args.folder, args.size, args.steps, args.limit_gb, args.home)
+        memory(
+            args.folder, args.size, args.steps, args.batch, args.limit_gb, args.home, args.reads, args.repeats,
+            args.cold,
+        )  # fmt: skip
 
 
 if __name__ == "__main__":

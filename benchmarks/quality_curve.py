@@ -9,7 +9,7 @@ translations from ``seed``, the moving average of the weights where the model ke
 ``RUN/curve/step-NNNNNNN.json``, so that running the script again, or on a run that went on, evaluates only what is
 new. The table gives, per step, the training time the run logged up to that step (``seconds`` in
 ``metrics.jsonl``: wall time of the training loop, resumed runs included, so it is only as quiet as the machine was)
-and the metrics that apply: for samplers the Fréchet distance (FD) and KID (squared judge-feature units), the
+and the metrics that apply: for samplers the Fréchet distance (FD) and KID (×10³, docs/metrics.md), the
 valid share, the diversity as a share of the real faces', the attribute coverage, the held-out MSE and a
 conditional model's accuracy per conditioned attribute; for
 translators, per

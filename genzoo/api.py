@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ from genzoo.report.compare import Comparison, Entrant, compare_entrants, read_ev
 from genzoo.runs import (
     DEFAULT_ROOT,
     EVAL_FILE,
+    Found,
     RunDir,
     WeightsChoice,
     existing_run,
@@ -65,8 +67,8 @@ __all__ = [
 RESUMABLE_OPTIONS = frozenset({"steps", "epochs", "device", "log"})
 """What ``--resume`` may change: how long to train and where; everything else is the saved run's."""
 JUDGE_NOT_CACHED = (
-    "skipped at the end of training because the judge is not trained yet (training it takes minutes); "
-    "`genzoo eval RUN` trains it once and measures these"
+    "skipped at the end of training because the judge of a custom configuration is not trained yet (that takes "
+    "minutes); `genzoo eval RUN` trains it once and measures these"
 )
 
 
@@ -272,9 +274,9 @@ def _fit(trainer: Trainer, run: RunDir) -> TrainResult:
 
 
 def _finish(run: RunDir, model: GenerativeModel, data: Domains, seed: int) -> None:
-    """What a finished run shows beside its weights: pictures, held-out metrics in ``summary.json`` (the judge's
-    only when it is trained already: training it takes minutes) and, last, ``report.html``; all of the model as
-    ``genzoo.load`` gives it (its averaged weights, where it keeps an average)."""
+    """What a finished run shows beside its weights: pictures, held-out metrics in ``summary.json`` (read by the
+    shipped judge, or a custom one only when it is trained already: training it takes minutes) and, last,
+    ``report.html``; all of the model as ``genzoo.load`` gives it (its averaged weights, where it keeps an average)."""
     from genzoo.judge import cached_judge
     from genzoo.metrics import evaluate as measure
     from genzoo.report.artefacts import write_pictures
@@ -330,11 +332,12 @@ def evaluate(
     seed: int = 0,
     average: bool = True,
     weights: WeightsChoice = "auto",
+    judge: str | Path | None = None,
 ) -> dict[str, Any]:
     """Every metric that applies to a trained model, on the held-out images of the data it was trained on (and, for
     a translator, of its target domain): ``n`` generated or translated images from ``seed`` against ``n`` held-out
-    ones. Metrics read by the judge train it first when it is not cached yet (a few minutes; a progress bar on
-    stderr with ``progress``). A model with a moving average of its weights is measured with it unless ``average``
+    ones. The judge-read metrics use the judge genzoo ships, or the judge file ``judge`` (``$GENZOO_JUDGE``) when
+    given. A model with a moving average of its weights is measured with it unless ``average``
     is False; the result's ``weights`` says which. A model name is resolved as ``load`` resolves it (``weights``
     chooses between local runs and released weights). ``docs/metrics.md`` describes every key."""
     from genzoo.judge import load_judge
@@ -345,8 +348,8 @@ def evaluate(
     if header.run is None:
         raise GenzooError(f"{header.path} does not say what data it was trained on; evaluate a run directory.")
     model = load(header.path, average=average)
-    judge = load_judge(progress=progress) if capabilities(model) & JUDGED else None
-    metrics = measure(model, training_data(model), judge=judge, n=n, seed=seed)
+    reader = load_judge(progress=progress, path=judge) if capabilities(model) & JUDGED else None
+    metrics = measure(model, training_data(model), judge=reader, n=n, seed=seed)
     where = {"model": header.model, "checkpoint": str(header.path), "step": header.step, "weights": model.weights}
     return {**where, **metrics}
 
@@ -391,6 +394,36 @@ def compare(runs: Iterable[str | Path], *, evaluate: bool = False, root: Path = 
     return compare_entrants(entrants)
 
 
+@dataclass(frozen=True)
+class StoredFigures:
+    """What is known of some weights without measuring them: who they are to a user (``origin``), their stored
+    ``genzoo eval`` result (None: nothing stored) and where it was found (``where``)."""
+
+    origin: str
+    result: dict[str, Any] | None
+    where: str
+
+
+def stored_figures(source: str, found: Found) -> StoredFigures:
+    """The figures stored with the weights ``found`` for ``source``: a release's card, a Hub repository's
+    ``config.json``, a run's ``eval.json`` (else its training summary)."""
+    header = found.header
+    if found.origin == "released":
+        entry = models.get(header.model)
+        card = entry.release.card().get("eval") if entry.release else None
+        return StoredFigures(f"the released weights of {header.model}", card, "the release card")
+    if found.origin == "hub":
+        stored = repo_config(HubRef.parse(source)).get("eval")
+        return StoredFigures(f"the Hugging Face repository {source}", stored, "the Hub repository's config.json")
+    run = RunDir(header.path.parent if header.path.name == "model.safetensors" else header.path.parents[1])
+    if not run.is_run():
+        return StoredFigures(f"the file {header.path}", None, "nothing stored")
+    evaluation = read_eval(run)
+    result = evaluation or run.read_summary().get("heldout")
+    where = "the run's eval.json" if evaluation else "the run's summary.json"
+    return StoredFigures(f"the run {run.path} (step {header.step})", result, where)
+
+
 def _weights_entrant(source: str, root: Path, *, measure: bool) -> Entrant:
     """A comparison's column for weights named without a run directory (``measure``: evaluate them when nothing
     stored has their figures)."""
@@ -398,13 +431,8 @@ def _weights_entrant(source: str, root: Path, *, measure: bool) -> Entrant:
     header = found.header
     if found.origin == "run":  # a model name that stands for a run of it
         return run_entrant(RunDir(header.path.parent))
-    evaluation, where = None, "not evaluated (--eval)"
-    if found.origin == "hub":
-        evaluation, where = repo_config(HubRef.parse(source)).get("eval"), "the Hub repository's config.json"
-    elif found.origin == "released":
-        entry = models.get(header.model)
-        evaluation = entry.release.card().get("eval") if entry.release else None
-        where = "the release card"
+    stored = stored_figures(source, found)
+    evaluation, where = stored.result, stored.where
     if evaluation is None and measure:
         evaluation, where = evaluate(header.path, progress=False), "genzoo eval"
     run = header.run or {"name": header.model, "model": header.config}

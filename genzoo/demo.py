@@ -31,11 +31,10 @@ from genzoo import api
 from genzoo.data import toon
 from genzoo.data.folder import UnreadableImage, load_image
 from genzoo.errors import GenzooError
-from genzoo.hub import HubRef, is_hub, repo_config
+from genzoo.hub import is_hub
 from genzoo.registry import models
 from genzoo.release import Figure, figures, show
-from genzoo.report.compare import read_eval
-from genzoo.runs import DEFAULT_ROOT, RunDir, find_weights, finished_runs
+from genzoo.runs import DEFAULT_ROOT, find_weights, finished_runs
 
 if TYPE_CHECKING:
     import torch
@@ -98,22 +97,8 @@ def exhibit(source: str, root: Path = DEFAULT_ROOT) -> Exhibit:
     """Resolve and load ``source`` once, with its figures: a release's card, a Hub repository's, a run's
     evaluation."""
     found = find_weights(source, root)
-    header = found.header
-    result: dict[str, Any] | None = None
-    if found.origin == "released":
-        entry = models.get(header.model)
-        result = entry.release.card().get("eval") if entry.release else None
-        origin = f"the released weights of {header.model}"
-    elif found.origin == "hub":
-        result = repo_config(HubRef.parse(source)).get("eval")
-        origin = f"the Hugging Face repository {source}"
-    else:
-        run = RunDir(header.path.parent if header.path.name == "model.safetensors" else header.path.parents[1])
-        if run.is_run():
-            result = read_eval(run) or run.read_summary().get("heldout")
-        origin = f"the run {run.path} (step {header.step})" if run.is_run() else f"the file {header.path}"
-    model = api.load(header.path)
-    return Exhibit(source, origin, model, figures(result or {}))
+    stored = api.stored_figures(source, found)
+    return Exhibit(source, stored.origin, api.load(found.header.path), figures(stored.result or {}))
 
 
 # ---- what the page does -------------------------------------------------------------------------------------------

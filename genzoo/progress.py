@@ -3,7 +3,8 @@
 Laid out for narrow terminals (and notebooks' 80 columns): the training row keeps its bar, ``step/total``, elapsed
 time and ETA at any width down to 60 columns, and the latest losses go on a line of their own below it, shortened
 with an ellipsis to the width there is. Data-preparation rows (rendering, decoding) collapse into one line once
-finished. Without a terminal (a log file), a plain line is printed at every logging step instead.
+finished. Without a terminal (a log file, a pipe, CI), there is no live display: each finished piece of data work
+and each logging step is a whole line, printed when it happens, so a captured log reads in order.
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ class TrainProgress:
 
     def __init__(self, enabled: bool = True, console: Console | None = None, notes: bool = True) -> None:
         self.enabled, self.notes = enabled, notes
+        console = console or LineConsole(stderr=True)
+        self._lines = enabled and not console.is_terminal  # whole lines as things happen, no live display
         fixed = {"no_wrap": True}
         self._progress = _Display(
             TextColumn("[bold]{task.description}", table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1)),
@@ -80,9 +83,9 @@ class TrainProgress:
             TimeElapsedColumn(table_column=Column(**fixed)),
             TextColumn("eta", table_column=Column(**fixed)),
             TimeRemainingColumn(table_column=Column(**fixed)),
-            console=console or LineConsole(stderr=True),
+            console=console,
             transient=False,
-            disable=not enabled,
+            disable=not enabled or self._lines,
             expand=True,
         )
         self._data: dict[str, tuple[TaskID, float]] = {}
@@ -119,7 +122,11 @@ class TrainProgress:
             self._progress.remove_task(task)
             self._data[description] = (task, -1.0)
             if started >= 0:
-                self._progress.done_work.append(f"{description} ({total}, {time.perf_counter() - started:.0f} s)")
+                finished = f"{description} ({total}, {time.perf_counter() - started:.0f} s)"
+                if self._lines:
+                    self._progress.console.print(f"✓ {escape(finished)}", highlight=False)
+                else:
+                    self._progress.done_work.append(finished)
         elif started >= 0:
             self._progress.update(task, completed=done, total=total)
 
@@ -143,6 +150,5 @@ class TrainProgress:
             return
         text = "  ".join(f"{k} {v:.4g}" for k, v in values.items())
         self._progress.loss_line = text
-        console = self._progress.console
-        if self.enabled and not console.is_terminal:  # a log file gets a line per logging step instead of a bar
-            console.print(f"step {step}/{self._total}  {text}", highlight=False)
+        if self._lines:  # a log file gets a line per logging step instead of a bar
+            self._progress.console.print(f"step {step}/{self._total}  {text}", highlight=False)

@@ -255,7 +255,7 @@ def picture(path: str | Path, out: Path, seed: int = 0) -> Path:
 
     from genzoo.data.tensors import image_tensor
     from genzoo.images import save_grid
-    from genzoo.report.artefacts import translation_rows
+    from genzoo.report.artefacts import reconstruction_rows, translation_rows
 
     model = api.load(path)
     can = models.get(model.model_name).capabilities
@@ -266,10 +266,10 @@ def picture(path: str | Path, out: Path, seed: int = 0) -> Path:
             return save_grid(translation_rows(model, data.source, data.target), out)
         samples = model.sample(64 if "reconstruct" not in can else 32, torch.Generator().manual_seed(seed))
         if "reconstruct" not in can:
-            return save_grid([samples], out, columns=8)
+            return save_grid([samples], out, columns=8, title=f"64 samples of {model.model_name}, seed {seed}")
         x = image_tensor(training_data(model).source.heldout.images[:16])
-        recon = model.reconstruct(x)
-        return save_grid([x[:8], recon[:8], x[8:], recon[8:], *samples.split(8)], out)
+        rows = [*reconstruction_rows(x, model.reconstruct(x)), *(("sample", row) for row in samples.split(8))]
+        return save_grid(rows, out)
 
 
 FINGERPRINT_VALUES = 16

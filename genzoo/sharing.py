@@ -32,7 +32,7 @@ from genzoo.io import write_json
 from genzoo.registry import BUILTIN, ModelEntry, models
 from genzoo.release import Figure, figures, picture, show
 from genzoo.report.curves import plot_curves
-from genzoo.runs import RunDir, find_weights
+from genzoo.runs import RunDir, WeightsChoice, find_weights
 
 TASKS = {"translate": "image-to-image", "sample": "unconditional-image-generation"}
 """The Hub's task of a model, by its main capability."""
@@ -151,11 +151,11 @@ def write_folder(
     seed: int = 0,
     half: bool = False,
     evaluate: bool = True,
-    weights: str = "auto",
+    weights: WeightsChoice = "auto",
 ) -> Path:
     """Write the Hub repository folder of the weights ``source`` names (see the module's docstring)."""
     HubRef.parse(repo_id)  # the name is checked before anything is written
-    found = find_weights(source, weights=weights)  # type: ignore[arg-type]
+    found = find_weights(source, weights=weights)
     header, entry = found.header, models.get(found.header.model)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / WEIGHTS_FILE

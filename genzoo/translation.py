@@ -19,7 +19,7 @@ from PIL import Image
 from genzoo.data.folder import IMAGE_EXTENSIONS, exif_transpose, find_images, load_image, to_rgb
 from genzoo.data.tensors import image_tensor
 from genzoo.errors import DataError
-from genzoo.images import save_grid, to_uint8
+from genzoo.images import Row, save_grid, to_uint8
 from genzoo.models.base import GenerativeModel
 from genzoo.models.loading import load
 from genzoo.runs import DEFAULT_ROOT
@@ -168,15 +168,15 @@ def translate_files(
         if grid is not None and start < GRID_LIMIT:
             shown += [x, y]
     if grid is not None:
-        save_grid(_grid_rows(shown), grid)
+        save_grid(_grid_rows(shown, to), grid)
     return [job.target for job in jobs]
 
 
-def _grid_rows(pairs: list[torch.Tensor], columns: int = 8) -> list[torch.Tensor]:
-    """Inputs above their translations, ``columns`` to a row, at most ``GRID_LIMIT`` images."""
+def _grid_rows(pairs: list[torch.Tensor], to: str, columns: int = 8) -> list[Row]:
+    """Inputs above their translations, ``columns`` to a row, at most ``GRID_LIMIT`` images, each row labelled."""
     x = torch.cat(pairs[0::2])[:GRID_LIMIT]
     y = torch.cat(pairs[1::2])[:GRID_LIMIT]
-    rows = []
+    rows: list[Row] = []
     for i in range(0, len(x), columns):
-        rows += [x[i : i + columns], y[i : i + columns]]
+        rows += [("input", x[i : i + columns]), (f"to {to}", y[i : i + columns])]
     return rows

@@ -3,6 +3,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from genzoo.images import read_grid
 from tests.conftest import TINY, cli_fails, cli_ok
 
 
@@ -56,13 +58,18 @@ def test_train_sample_reconstruct_eval_plot(
     sets = [a for s in TINY for a in ("--set", s)]
     out = cli_ok(runner, "train", "vae-conv", "--data", "cartoon", "--steps", "4", "--quiet", *sets)
     assert "done 4 steps" in out
+    done = next(line for line in out.splitlines() if line.startswith("done"))
+    assert re.search(r"fd [\d.]+ \(real [\d.]+\)", done) and re.search(r"valid_share \d+ % \(real \d+ %\)", done)
+    assert "kid×10³" in done
     runs = list(Path("runs").iterdir())
     assert len(runs) == 1 and runs[0].name.startswith("vae-conv-")
     # a model name resolves to its newest finished run
     cli_ok(runner, "sample", "vae-conv", "-n", "12", "--out", "s.png")
     assert Image.open("s.png").size[0] > 8 * 16
+    assert read_grid(Path("s.png")).title == "12 samples of vae-conv, seed 0"  # type: ignore[union-attr]
     cli_ok(runner, "reconstruct", str(runs[0]), "--out", "r.png", "-n", "8")
     assert Image.open("r.png").size[1] > 2 * 16
+    assert read_grid(Path("r.png")).rows == ["input", "reconstruction"]  # type: ignore[union-attr]
     Image.new("RGB", (40, 30), "red").save("mine.jpg")
     cli_ok(runner, "reconstruct", str(runs[0] / "model.safetensors"), "mine.jpg", "--out", "r2.png")
     result = json.loads(cli_ok(runner, "eval", str(runs[0]), "--json"))
@@ -124,6 +131,7 @@ def test_data_commands(runner: CliRunner, tmp_path: Path) -> None:
     assert "cartoon" in cli_ok(runner, "data", "list")
     cli_ok(runner, "data", "preview", "cartoon", "--out", str(tmp_path / "grid.png"), "-n", "16", "--size", "32")
     assert Image.open(tmp_path / "grid.png").size[0] >= 8 * 32
+    assert read_grid(tmp_path / "grid.png").title == "16 cartoon images, 32 px, seed 0"  # type: ignore[union-attr]
     cli_ok(runner, "data", "export", "cartoon", str(tmp_path / "faces"), "-n", "5", "--size", "32")
     files = sorted(p.name for p in (tmp_path / "faces").iterdir())
     assert files == ["00000.png", "00001.png", "00002.png", "00003.png", "00004.png", "attributes.csv"]

@@ -47,6 +47,7 @@ from typer.testing import CliRunner
 from genzoo import checkpoint
 from genzoo import io as genzoo_io
 from genzoo.data.folder import load_image
+from genzoo.images import read_grid
 from tests.conftest import TINY, cli_fails, cli_ok
 
 RED = (255, 0, 0)
@@ -100,8 +101,12 @@ def temp_files(root: Path) -> list[Path]:
 
 
 def input_tile(grid_png: Path) -> np.ndarray:
-    """The first input image (16 px) of a ``reconstruct`` grid: 2 px padding, drawn at twice the size."""
-    return np.asarray(Image.open(grid_png).convert("RGB"))[4:36:2, 4:36:2]
+    """The first input image (16 px) of a ``reconstruct`` grid: 2 px padding, drawn at twice the size, right of the
+    rows' labels."""
+    grid = read_grid(grid_png)
+    assert grid is not None and grid.rows[0] == "input"
+    x, y = grid.box[:2]
+    return np.asarray(Image.open(grid_png).convert("RGB"))[y + 4 : y + 36 : 2, x + 4 : x + 36 : 2]
 
 
 def assert_colour(array: np.ndarray, colour: tuple[int, int, int], tolerance: int = 0) -> None:

@@ -19,6 +19,7 @@ import genzoo
 from genzoo import checkpoint
 from genzoo.cli import app
 from genzoo.errors import CapabilityError, CheckpointError, ConfigError
+from genzoo.images import read_grid
 from genzoo.models.base import Batch
 from genzoo.models.cyclegan.model import ImagePool
 from genzoo.registry import get_loss
@@ -235,13 +236,19 @@ def test_training_logs_every_term_and_updates_all_networks(cg_run: Path) -> None
     header = checkpoint.read_header(run.weights)
     assert header.config["domains"] == ["cartoon", "anime"] and header.extra["domains"] == ["cartoon", "anime"]
     assert (cg_run / "curves.png").is_file() and (cg_run / "previews" / "step-0000008.png").is_file()
-    preview = Image.open(cg_run / "previews" / "step-0000008.png")
-    assert preview.size[1] > 6 * 32 * 2  # six rows, drawn at twice the size
+    preview = read_grid(cg_run / "previews" / "step-0000008.png")
+    assert preview is not None and preview.box[3] == 2 * (6 * 34 + 2)  # six rows, drawn at twice the size
+    assert preview.rows == ["cartoon", "to anime", "back to cartoon", "anime", "to cartoon", "back to anime"]
     # Each direction: source, translated, and (the built-in held-out faces being paired) the ground truth.
-    translations = np.asarray(Image.open(cg_run / "translations.png"))
-    assert translations.shape == (2 * (6 * 34 + 2), 2 * (8 * 34 + 2), 3)
+    grid = read_grid(cg_run / "translations.png")
+    assert grid is not None
+    assert grid.rows == ["cartoon", "to anime", "anime (truth)", "anime", "to cartoon", "cartoon (truth)"]
+    x, y, w, h = grid.box
+    assert (w, h) == (2 * (8 * 34 + 2), 2 * (6 * 34 + 2))
+    translations = np.asarray(Image.open(cg_run / "translations.png"))[y : y + h, x : x + w]
     tile = 2 * 34
     assert np.array_equal(translations[:tile], translations[5 * tile : 6 * tile])  # cartoon source = truth of B → A
+    assert (np.asarray(Image.open(cg_run / "translations.png"))[y : y + h, :x] < 128).any()  # the labels are drawn
 
 
 def test_resume_is_exact(cg_run: Path, tmp_path: Path) -> None:
@@ -327,6 +334,7 @@ def test_translate_replaces_nothing_unasked(cg_run: Path, tmp_path: Path, runner
         "--grid",
         str(tmp_path / "g.png"),
     )
+    assert read_grid(tmp_path / "g.png").rows == ["input", "to anime"]  # type: ignore[union-attr]
     written = (out / "f.png").read_bytes()
     (out / "f.png").write_bytes(b"mine")  # the user's own file now stands there
     text = _fails(runner, "translate", str(cg_run), str(face), "--to", "cartoon", "--out", str(out))

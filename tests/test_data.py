@@ -91,6 +91,86 @@ def test_cache_files_are_safetensors_written_in_pieces(tmp_path: Path, monkeypat
     assert read_cache(path) is None
 
 
+def _resident_pages(path: Path) -> np.ndarray:
+    """Which pages of ``path`` are in the page cache (Linux ``mincore`` over a private mapping of it)."""
+    import ctypes
+    import mmap
+
+    size = path.stat().st_size
+    pages = (size + mmap.PAGESIZE - 1) // mmap.PAGESIZE
+    libc = ctypes.CDLL(None, use_errno=True)
+    with path.open("rb") as f, mmap.mmap(f.fileno(), size, access=mmap.ACCESS_COPY) as mapped:
+        address = ctypes.addressof(ctypes.c_char.from_buffer(mapped))
+        vector = (ctypes.c_ubyte * pages)()
+        assert libc.mincore(ctypes.c_void_p(address), ctypes.c_size_t(size), vector) == 0, ctypes.get_errno()
+        del address
+        return np.frombuffer(bytes(vector), np.uint8) & 1
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mincore and posix_fadvise are Linux's")
+def test_scattered_rows_read_only_their_own_pages(tmp_path: Path) -> None:
+    """A batch of scattered rows brings into memory the pages of those rows, not the file around them (the memory
+    map's read-ahead brought in up to several MB per row): checked on the page cache with mincore."""
+    import mmap
+
+    rows, size = 2000, 64  # 12 KB rows, 24 MB
+    images = np.random.default_rng(0).integers(0, 255, (rows, size, size, 3), dtype=np.uint8)
+    path = tmp_path / "big.safetensors"
+    write_cache(path, images, "toy", None, {}, [])
+    with path.open("rb") as f:
+        os.fsync(f.fileno())
+        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    if _resident_pages(path).sum() > 8:
+        pytest.skip("this file system keeps the file in memory (tmpfs?): nothing to measure")
+    cached = read_cache(path)
+    assert cached is not None and type(cached.images.base).__name__ == "RowFile"
+    chosen = np.random.default_rng(1).choice(rows, 32, replace=False)
+    assert np.array_equal(cached.images[chosen], images[chosen])
+    resident = _resident_pages(path).astype(bool)
+    start, row = cached.images.base.offset, size * size * 3  # type: ignore[union-attr]
+    spanned = np.zeros_like(resident)
+    for r in chosen:
+        spanned[(start + r * row) // mmap.PAGESIZE : (start + (r + 1) * row - 1) // mmap.PAGESIZE + 1] = True
+    assert resident[spanned].all()  # the rows were read
+    others = int((resident & ~spanned).sum())
+    assert others <= 4, f"{others} pages besides the rows' {int(spanned.sum())} (the header's are the first 1 or 2)"
+
+
+def test_cache_reads_are_chosen_by_an_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from genzoo.errors import ConfigError
+
+    images = np.random.default_rng(0).integers(0, 255, (40, 8, 8, 3), dtype=np.uint8)
+    path = tmp_path / "c.safetensors"
+    write_cache(path, images, "toy", None, {}, [])
+    order = np.array([30, 2, 3, 4, 17, 0])
+    for how, kind in (("pread", "RowFile"), ("mmap", "memmap"), ("mmap-random", "memmap")):
+        monkeypatch.setenv("GENZOO_CACHE_READS", how)
+        cached = read_cache(path)
+        assert cached is not None and type(cached.images.base).__name__ == kind and cached.images.mapped
+        assert np.array_equal(cached.images[order], images[order]) and np.array_equal(cached.images[5], images[5])
+        part = cached.images.subset(np.array([9, 1, 33]))
+        assert np.array_equal(part[1:], images[[1, 33]]) and np.array_equal(np.asarray(part), images[[9, 1, 33]])
+    monkeypatch.setenv("GENZOO_CACHE_READS", "fast")
+    with pytest.raises(ConfigError, match="GENZOO_CACHE_READS='fast' is not a way"):
+        read_cache(path)
+
+
+def test_a_cache_file_cut_short_while_in_use_is_one_paragraph(tmp_path: Path) -> None:
+    from genzoo.errors import DataError
+
+    images = np.zeros((40, 8, 8, 3), np.uint8)
+    path = tmp_path / "c.safetensors"
+    write_cache(path, images, "toy", None, {}, [])
+    cached = read_cache(path)
+    assert cached is not None
+    with path.open("r+b") as f:
+        f.truncate(path.stat().st_size - 8 * 8 * 3 * 5)
+    with pytest.raises(DataError, match="truncated while in use"):
+        cached.images[np.array([39])]
+    with pytest.raises(IndexError):
+        cached.images[np.array([40])]
+
+
 # ---- attributes.csv ----------------------------------------------------------------------------------------------
 
 

@@ -13,7 +13,9 @@ from typer.testing import CliRunner
 
 import genzoo
 from genzoo import checkpoint
+from genzoo.data import toon
 from genzoo.errors import ConfigError, GenzooError
+from genzoo.images import read_grid
 from genzoo.losses.gan import r1_penalty
 from genzoo.models.base import Batch, GenerativeModel
 from genzoo.models.gan import ACGANConfig
@@ -33,6 +35,13 @@ def _weights(path: Path) -> dict[str, torch.Tensor]:
 
 def _tiny(name: str, **overrides: object) -> GenerativeModel:
     return genzoo.create(name, image_size=SIZE, width=4, latent_dim=6, **overrides)
+
+
+def _grid(path: Path) -> tuple[int, int]:
+    """(width, height) of the images in a grid PNG, without its labels' margins."""
+    text = read_grid(path)
+    assert text is not None, f"{path} does not say what it shows"
+    return text.box[2], text.box[3]
 
 
 def _grid_size(rows: int, columns: int, size: int = SIZE, pad: int = 2) -> tuple[int, int]:
@@ -271,9 +280,12 @@ def test_training_changes_both_networks_and_logs_every_loss(name: str, gan_runs:
     assert {"generator", "discriminator"} <= changed
     for name_ in ("curves.png", "samples.png", "summary.json"):
         assert (run.path / name_).is_file()
-    preview = Image.open(sorted(run.previews.iterdir())[-1])
+    preview = sorted(run.previews.iterdir())[-1]
     rows = 1 + (6 if name == "acgan" else 3)  # real row, then hair colours / fixed-noise rows
-    assert preview.size == _grid_size(rows, 8)
+    assert _grid(preview) == _grid_size(rows, 8)
+    labels = read_grid(preview).rows  # type: ignore[union-attr]
+    expected_rows = [f"hair_color={v}" for v in toon.ATTRIBUTES["hair_color"]] if name == "acgan" else ["samples"] * 3
+    assert labels == ["real", *expected_rows]
 
 
 @pytest.mark.parametrize("name", ["dcgan", "acgan"])
@@ -311,22 +323,23 @@ def test_sample_command_attr_pairs_interpolate(runner: CliRunner, gan_runs: dict
     acgan, dcgan = str(gan_runs["acgan"]), str(gan_runs["dcgan"])
     out = tmp_path / "s.png"
     cli_ok(runner, "sample", acgan, "-n", "5", "--attr", "hair_color=blue", "--attr", "glasses=yes", "-o", str(out))
-    assert Image.open(out).size == _grid_size(1, 5)
+    assert _grid(out) == _grid_size(1, 5)
     text = cli_ok(runner, "sample", acgan, "--pairs", "hair_color", "-n", "3", "--attr", "glasses=no", "-o", str(out))
-    assert Image.open(out).size == _grid_size(3, 6)
+    assert _grid(out) == _grid_size(3, 6)
     assert "hair_color = black, brown, blonde, red, blue, pink" in " ".join(text.split())
+    assert read_grid(out).columns == ["black", "brown", "blonde", "red", "blue", "pink"]  # type: ignore[union-attr]
     cli_ok(runner, "sample", acgan, "--interpolate", "5", "-n", "2", "--attr", "glasses=yes", "-o", str(out))
-    assert Image.open(out).size == _grid_size(2, 5)
+    assert _grid(out) == _grid_size(2, 5)
     cli_ok(runner, "sample", dcgan, "--interpolate", "4", "-n", "3", "--linear", "-o", str(out))
-    assert Image.open(out).size == _grid_size(3, 4)
+    assert _grid(out) == _grid_size(3, 4)
     cli_ok(runner, "sample", dcgan, "-n", "12", "-o", str(out))
-    assert Image.open(out).size == _grid_size(2, 8)
+    assert _grid(out) == _grid_size(2, 8)
 
 
 def test_interpolate_a_vae(runner: CliRunner, tiny_run: Path, tmp_path: Path) -> None:
     out = tmp_path / "vae.png"
     cli_ok(runner, "sample", str(tiny_run), "--interpolate", "6", "-n", "2", "-o", str(out))
-    assert Image.open(out).size == _grid_size(2, 6)
+    assert _grid(out) == _grid_size(2, 6)
 
 
 def test_sample_command_errors_list_what_is_valid(runner: CliRunner, gan_runs: dict[str, Path], tiny_run: Path) -> None:

@@ -88,24 +88,91 @@ def test_reading_images_of_any_size_and_form() -> None:
     assert len(judge.read(np.zeros((0, 16, 16, 3), np.uint8))) == 0
 
 
-def test_judge_commands(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_judge_commands(runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     config = dataclasses.replace(SMALLER, seed=4)
     monkeypatch.setattr(genzoo.judge, "DEFAULT_CONFIG", config)
-    assert "genzoo judge train" in cli_fails(runner, "judge", "info")
+    assert "genzoo judge train --out" in cli_fails(runner, "judge", "info")
     out = cli_ok(runner, "judge", "train")
     for head in HEADS:
         assert head in out
-    assert "cartoon" in out and "anime" in out
-    assert "already trained" in cli_ok(runner, "judge", "train")
+    assert "cartoon" in out and "anime" in out and "feature scale" in out and "--judge" in out
+    assert "exists already" in cli_ok(runner, "judge", "train")
     info = json.loads(cli_ok(runner, "judge", "info", "--json"))
     assert set(info["accuracy"]) == set(HEADS) and info["min_accuracy"] == min(info["accuracy"].values())
-    assert info["path"] == str(judge_path(config)) and info["config"]["seed"] == 4
+    assert info["path"] == str(judge_path(config)) and info["config"]["seed"] == 4 and info["feature_scale"] > 0
+    assert info["precision"] == "fp32" and info["pillow"]
     assert "trained in" in cli_ok(runner, "judge", "info")
     from genzoo.cli import app
 
     result = runner.invoke(app, ["judge", "train", "--force", "--json"])  # the progress bar goes to stderr
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["accuracy"] == info["accuracy"]  # deterministic
+
+
+def test_a_judge_of_ones_own(
+    runner: CliRunner, tmp_path: Path, tiny_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`judge train --set … --out FILE` makes one; `eval --judge FILE` and GENZOO_JUDGE measure with it."""
+    mine = tmp_path / "mine.safetensors"
+    fields = [f"--set={k}={v}" for k, v in dataclasses.asdict(SMALLER).items() if k != "seed"]
+    cli_ok(runner, "judge", "train", *fields, "--set", "seed=7", "--out", str(mine))
+    card = json.loads(cli_ok(runner, "judge", "info", str(mine), "--json"))
+    assert card["config"]["seed"] == 7 and card["path"] == str(mine)
+    result = json.loads(cli_ok(runner, "eval", str(tiny_run), "-n", "8", "--judge", str(mine), "--json"))
+    assert result["judge"]["path"] == str(mine) and result["fd"] > 0
+    monkeypatch.setenv("GENZOO_JUDGE", str(mine))
+    assert json.loads(cli_ok(runner, "judge", "info", "--json"))["path"] == str(mine)
+    assert json.loads(cli_ok(runner, "eval", str(tiny_run), "-n", "8", "--json"))["judge"]["path"] == str(mine)
+    monkeypatch.setenv("GENZOO_JUDGE", str(tmp_path / "missing.safetensors"))
+    message = cli_fails(runner, "eval", str(tiny_run), "-n", "8")
+    assert "missing.safetensors (from $GENZOO_JUDGE) is not a judge file" in message
+    monkeypatch.delenv("GENZOO_JUDGE")
+    not_one = str(tiny_run / "config.json")
+    assert "not a judge file" in cli_fails(runner, "eval", str(tiny_run), "--judge", not_one)
+    assert "the judge has no such field" in cli_fails(runner, "judge", "train", "--set", "depth=3")
+    assert "epochs is a int" in cli_fails(runner, "judge", "train", "--set", "epochs=many")
+    assert "is a folder" in cli_fails(runner, "judge", "train", "--out", str(tmp_path))
+
+
+# ---- the judge genzoo ships -----------------------------------------------------------------------------------------
+
+
+def test_the_shipped_judge_is_the_default_and_reads_faces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The judge of ``JudgeConfig()`` comes with the package: loaded, never trained, drawn by today's renderer."""
+    from genzoo.data.render import renderer_hash
+    from genzoo.judge import SHIPPED, JudgeConfig
+
+    def no_training(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the shipped judge was trained")
+
+    monkeypatch.setattr("genzoo.judge.training.train_and_save", no_training)
+    monkeypatch.setattr(genzoo.judge, "DEFAULT_CONFIG", JudgeConfig())
+    info = judge_info()
+    assert info is not None and info.path == SHIPPED and info.config == JudgeConfig()
+    assert info.renderer == renderer_hash(), (
+        "the face renderer changed since the shipped judge was trained: make it again with "
+        "`genzoo judge train --force --out genzoo/judge/judge-64px.safetensors`, and update docs/metrics.md's table"
+    )
+    assert info.min_accuracy >= 0.98 and info.feature_scale > 0 and info.precision == "fp32"
+    assert set(info.accuracy_by_size) == {32, 16}
+    judge = load_judge()
+    records = toon.random_records(32, 123)
+    for style in toon.STYLES:
+        reading = judge.read(toon.render_many(records, style, 64))
+        codes = toon.codes_array(records)
+        for k, head in enumerate(toon.ATTRIBUTES):
+            assert (reading.codes[head] == codes[:, k]).mean() >= 0.9, (style, head)
+        assert float(np.mean(reading.scaled() ** 2)) == pytest.approx(1.0, abs=0.3)  # the unit KID reads
+
+
+def test_a_missing_shipped_judge_is_one_paragraph(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from genzoo.errors import GenzooError
+    from genzoo.judge import JudgeConfig
+
+    monkeypatch.setattr("genzoo.judge.cache.SHIPPED", tmp_path / "judge-64px.safetensors")
+    monkeypatch.setattr("genzoo.judge.SHIPPED", tmp_path / "judge-64px.safetensors")
+    with pytest.raises(GenzooError, match="Reinstall genzoo"):
+        load_judge(JudgeConfig())
 
 
 def test_judge_info_does_not_import_torch(genzoo_home: Path) -> None:

@@ -407,6 +407,47 @@ def test_kid_is_unbiased_where_fd_reads_backwards() -> None:
     assert kernel_distance(model, real) == kernel_distance(model, real)  # seeded subsets: the same value again
 
 
+def test_kid_is_reported_times_a_thousand_on_scaled_features() -> None:
+    """``kid`` in a result is KID ×10³ of the features divided by the judge's feature scale: the same number for
+    features of any magnitude once the scale follows them."""
+    from genzoo.metrics.common import put_fd
+    from genzoo.metrics.kernel import kernel_distance
+
+    rng = np.random.default_rng(1)
+    fake, real = rng.normal(0.3, 1, (200, 16)), rng.normal(0, 1, (200, 16))
+    folder_set = ImageSet(np.zeros((200, 8, 8, 3), np.uint8), domain="blobs")  # not renderable: halves
+
+    def measured(scale: float) -> dict[str, Any]:
+        out = Section()
+        a, b = Reading(fake * scale, scale=scale), Reading(real * scale, scale=scale)
+        put_fd(out, None, a, b, folder_set)  # type: ignore[arg-type]  # no judge: the folder is not rendered again
+        return out.values
+
+    plain, scaled = measured(1.0), measured(40.0)
+    assert plain["kid"] == pytest.approx(1000 * kernel_distance(fake, real)[0])
+    assert plain["kid_real"] == pytest.approx(1000 * kernel_distance(real[:100], real[100:])[0])
+    assert scaled["kid"] == pytest.approx(plain["kid"]) and scaled["kid_std"] == pytest.approx(plain["kid_std"])
+    assert scaled["fd"] == pytest.approx(1600 * plain["fd"])  # the Fréchet distance stays in feature units
+
+
+def test_the_done_line_puts_each_figure_beside_its_reference() -> None:
+    from genzoo.report.tables import summary_line
+
+    heldout = {
+        "heldout_mse": 0.00512, "fd": 3912.25, "fd_real": 34.56, "kid": 1647.66, "kid_real": 1.2338,
+        "valid_share": 0.026, "valid_share_real": 0.977, "n": 1000, "judge": {"size": 64},
+        "translation": {
+            "cartoon->anime": {"fd": 387.2, "fd_real": 33.1, "paired_l1": 0.0651, "paired_l1_source": 0.0832,
+                               "style_share": 1.0, "style_share_real": 1.0, "speckle": 0.03},
+        },
+    }  # fmt: skip
+    assert summary_line(heldout) == (
+        "heldout_mse 0.0051; fd 3,912 (real 34.6); kid×10³ 1,648 (real 1.23); valid_share 3 % (real 98 %); "
+        "cartoon->anime: fd 387 (real 33.1), paired_l1 0.0651 (do nothing 0.0832), style_share 100 % (real 100 %)"
+    )
+    assert summary_line({}) == ""
+
+
 def test_a_small_set_gets_a_note_and_kid(runner: CliRunner, tmp_path: Path) -> None:
     folder = _folder(tmp_path / "blobs")
     run = genzoo.train("vae-conv", data=str(folder), overrides=TINY, steps=2, out=tmp_path / "run").run_dir

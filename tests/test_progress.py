@@ -103,3 +103,25 @@ def test_a_piped_command_prints_whole_rows() -> None:
     assert done.returncode == 0, done.stderr
     rows = {line.split()[0]: line for line in done.stdout.splitlines() if line.strip()}
     assert "Auxiliary-classifier GAN (Odena et al.)" in rows["acgan"] and "…" not in done.stdout
+
+
+def test_a_log_gets_whole_lines_in_the_order_things_happened() -> None:
+    """No live display without a terminal: finished data work and each logging step are lines, printed at once."""
+    from genzoo.progress import LineConsole
+
+    out = io.StringIO()
+    description = "rendering held-out cartoon faces (a long description that would not fit in eighty columns)"
+    with TrainProgress(console=LineConsole(file=out, width=80)) as ui:
+        ui.data_progress(description, 10, 1000)
+        ui.data_progress(description, 1000, 1000)
+        ui.start(20, 0)
+        ui.advance(10)
+        ui.losses(10, LOSSES)
+        ui.note("a note in between")
+        ui.advance(20)
+        ui.losses(20, {"loss": 1.5})
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith(f"✓ {description} (1000, ") and lines[0].endswith(" s)")
+    assert lines[1] == "step 10/20  " + "  ".join(f"{k} {v:.4g}" for k, v in LOSSES.items())
+    assert lines[2] == "note: a note in between" and lines[3] == "step 20/20  loss 1.5"
+    assert len(lines) == 4 and "…" not in out.getvalue() and "━" not in out.getvalue()

@@ -127,6 +127,9 @@ def test_training_writes_a_self_contained_report(vae_runs: dict[str, Path]) -> N
     assert "Content-Security-Policy" in page and "data-loaded" in page
     assert "model.recon_loss" in page and "heldout.heldout_mse" in page
     assert not (run / "translations.png").exists() and "Translations" not in page
+    assert "Rows, top to bottom: input; reconstruction; input; reconstruction." in page  # the grid's own labels
+    assert "Rows, top to bottom: input; reconstruction; sample." in page  # the preview's
+    assert "64 samples, seed 0" in page
 
 
 def test_report_command_evaluates_and_redraws(

@@ -36,7 +36,8 @@ def data_preview(
     from genzoo.images import save_sheet
 
     images = preview_images(name, n, size, seed)
-    save_sheet(images, out, columns=min(len(images), 8))
+    title = f"{len(images)} {name} images, {images.shape[1]} px, seed {seed}"
+    save_sheet(images, out, columns=min(len(images), 8), title=title)
     console.print(f"wrote {len(images)} {name} image{'s' if len(images) != 1 else ''} to {out}", highlight=False)
 
 

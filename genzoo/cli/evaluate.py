@@ -37,14 +37,20 @@ def eval_command(
         bool, typer.Option("--raw-weights", help="Use the trained weights, not their moving average (where kept).")
     ] = False,
     weights: WeightsOption = "auto",
+    judge: Annotated[
+        Path | None,
+        typer.Option(
+            "--judge", help="A judge file of your own (`genzoo judge train --out`) instead of the shipped judge."
+        ),
+    ] = None,
 ) -> None:
     """Measure a trained model on the held-out images of its data: what applies to what it can do.
 
-    Reconstruction error; the Fréchet distance of judge features to real images; valid faces, attribute coverage
-    and conditional accuracy of samples; style, attribute preservation and paired error of translations. The judge
-    network is trained once, on first use. Every metric is shown beside its value on real images.
+    Reconstruction error; the Fréchet and kernel distances of judge features to real images; valid faces, attribute
+    coverage and conditional accuracy of samples; style, attribute preservation and paired error of translations,
+    read by the judge network genzoo ships. Every metric is shown beside its value on real images.
     """
-    result = api.evaluate(resolved(source, weights), n=n, seed=seed, average=not raw_weights)
+    result = api.evaluate(resolved(source, weights), n=n, seed=seed, average=not raw_weights, judge=judge)
     if as_json:
         print_json(result)
         return
@@ -83,44 +89,79 @@ def _print_judge(info: JudgeInfo) -> None:
         by_style = [info.accuracy_by_style[s][head] for s in STYLES]
         by_size = [a[head] for a in info.accuracy_by_size.values()]
         table.add_row(head, *[f"{a:.2%}" for a in (*by_style, both, *by_size)])
-    trained = f"trained in {info.seconds:.0f} s ({info.precision}, torch {info.torch})"
+    trained = f"trained in {info.seconds:.0f} s ({info.precision}, torch {info.torch}, Pillow {info.pillow or '?'})"
     smaller = " px, ".join(map(str, info.accuracy_by_size))
     drawn = f"{smaller} px: both styles drawn at that size, resized up\n" if smaller else ""
-    table.caption = f"{drawn}{trained}; renderer {info.renderer}"
+    table.caption = f"{drawn}{trained}; renderer {info.renderer}; feature scale {info.feature_scale:.4g}"
     console.print(table)
     console.print(f"judge file: {info.path}", highlight=False, soft_wrap=True)
+    from genzoo.data.render import renderer_hash
+
+    if info.renderer != renderer_hash():
+        console.print(
+            f"[yellow]note:[/] the faces are now drawn by renderer {renderer_hash()}, not the {info.renderer} this "
+            "judge learned from: train it again (`genzoo judge train --force --out FILE`).",
+            highlight=False,
+        )
 
 
 @judge_app.command("train")
 def judge_train(
-    force: Annotated[bool, typer.Option("--force", help="Train again even when a judge is cached.")] = False,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option("--set", "-s", help="A judge field: key=value (repeatable), e.g. width=32 or epochs=8."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Judge file to write (default: the data cache).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Train again even when that judge exists.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Train the judge (a few minutes on a CPU) and cache it; print its held-out accuracy per attribute."""
-    from genzoo.judge import judge_info, train_judge
+    """Train a judge of your own (minutes on a CPU) and print its held-out accuracy per attribute.
 
-    cached = judge_info() is not None and not force
-    info = train_judge(force=force).info
+    genzoo ships its judge, so nothing needs this: it is for a judge of another configuration, or for making the
+    shipped one again (`genzoo judge train --out genzoo/judge/judge-64px.safetensors`). Measure with yours by
+    `genzoo eval RUN --judge FILE`, or set GENZOO_JUDGE=FILE for every command.
+    """
+    from genzoo.judge import DEFAULT_CONFIG, judge_info, train_judge
+    from genzoo.judge.config import with_overrides
+
+    config = with_overrides(DEFAULT_CONFIG, overrides or [])
+    if out is not None and out.is_dir():
+        raise GenzooError(f"--out {out} is a folder; name the judge file to write, e.g. {out / 'judge.safetensors'}.")
+    existing = judge_info(config) if out is None else judge_info(path=out)
+    already = not force and existing is not None and existing.config == config
+    judge = train_judge(config, force=force, out=out)
+    info = judge.info
     if info is None:  # a judge from train_judge always carries its info
         raise GenzooError("The judge was trained but its accuracy could not be read back; run the command again.")
     if as_json:
         print_json(info.to_json())
         return
     _print_judge(info)
-    if cached:
-        console.print("The judge was already trained for this renderer; --force trains it again.")
+    if already:
+        console.print("That judge exists already (above); --force trains it again.")
+    console.print(f"Measure with it: genzoo eval RUN --judge {info.path}", highlight=False, soft_wrap=True)
 
 
 @judge_app.command("info")
-def judge_info_command(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """Show the cached judge: file, held-out accuracy per attribute and style, training time."""
-    from genzoo.judge import judge_info
+def judge_info_command(
+    path: Annotated[Path | None, typer.Argument(help="A judge file (default: the judge the metrics use).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show a judge's card: file, held-out accuracy per attribute, style and size, feature scale, training."""
+    import os
 
-    info = judge_info()
+    from genzoo.judge import JUDGE_VARIABLE, judge_info
+
+    chosen = path or (Path(os.environ[JUDGE_VARIABLE]) if os.environ.get(JUDGE_VARIABLE) else None)
+    info = judge_info(path=chosen)
     if info is None:
+        where = chosen or "genzoo/judge/judge-64px.safetensors"
         raise GenzooError(
-            "No judge is trained for the current face renderer yet. Train it with `genzoo judge train` (a few "
-            "minutes), or let `genzoo eval` train it on first use."
+            f"{where} is not a judge file genzoo can read: it is missing, damaged or holds another model. Make one "
+            "with `genzoo judge train --out FILE`; the judge genzoo ships comes back with `pip install "
+            "--force-reinstall genzoo`."
         )
     if as_json:
         print_json(info.to_json())

@@ -71,17 +71,19 @@ def sample(
     model = api.load(resolved(source, weights), device=device, average=not raw_weights)
     if pairs is not None:
         rows, names = sampling.attribute_pairs(model, pairs, n, seed, conditions)
-        save_grid(list(rows), out)
+        title = f"{model.model_name}, seed {seed}: each row one noise, each column one value of {pairs}"
+        save_grid(list(rows), out, column_labels=names, title=title)
         console.print(f"wrote {n} rows × {len(names)} columns of {model.model_name} to {out}")
         console.print(f"columns, left to right: {pairs} = {', '.join(names)}", highlight=False)
     elif interpolate is not None:
         rows = sampling.interpolate(model, n, interpolate, seed, conditions, spherical=not linear)
-        save_grid(list(rows), out)
         kind = "linear" if linear else "spherical"
+        title = f"{model.model_name}, seed {seed}: each row a {kind} walk between two latent vectors"
+        save_grid(list(rows), out, title=title)
         console.print(f"wrote {n} {kind} interpolations of {interpolate} steps of {model.model_name} to {out}")
     else:
         images = sampling.sample(model, n, seed, conditions)
-        save_grid([images], out, columns=min(n, 8))
+        save_grid([images], out, columns=min(n, 8), title=f"{n} samples of {model.model_name}, seed {seed}")
         console.print(f"wrote {n} samples of {model.model_name} to {out}")
 
 
@@ -106,15 +108,12 @@ def reconstruct(
 ) -> None:
     """Reconstruct images (yours, or held-out ones) and save inputs and reconstructions side by side."""
     from genzoo.images import save_grid
+    from genzoo.report.artefacts import reconstruction_rows
 
     api.require(source, "reconstruct")
     model = api.load(resolved(source, weights), device=device, average=not raw_weights)
     x = api.load_inputs(model, images or [], n)
-    recon = model.reconstruct(x.to(model.device))
-    rows = []
-    for i in range(0, len(x), 8):
-        rows += [x[i : i + 8], recon[i : i + 8]]
-    save_grid(rows, out)
+    save_grid(reconstruction_rows(x, model.reconstruct(x.to(model.device)).cpu()), out)
     pictures = f"{len(x)} input{'s' if len(x) != 1 else ''} and {'their' if len(x) != 1 else 'its'} reconstruction"
     console.print(
         f"wrote {pictures}{'s' if len(x) != 1 else ''} to {escape(str(out))}", highlight=False, soft_wrap=True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -12,6 +12,7 @@ from rich.markup import escape
 from genzoo import api
 from genzoo.cli.app import app, console, err_console, print_json
 from genzoo.cli.completion import complete_data, complete_models, complete_sources
+from genzoo.report.tables import summary_line
 
 
 @app.command()
@@ -85,25 +86,10 @@ def train(
     if not result.main:  # under torchrun, rank 0 reports
         return
     summary = json.loads((result.run_dir / "summary.json").read_text())
-    metrics = heldout_line(summary.get("heldout") or {})
+    metrics = summary_line(summary.get("heldout") or {})
     console.print(
         f"[bold green]done[/] {result.steps} steps in {result.seconds:.0f} s ({result.images_per_second:.0f} img/s)"
-        f"{'; held-out ' + escape(metrics) if metrics else ''}",
+        f"{'; held-out: ' + escape(metrics) if metrics else ''}",
         highlight=False,
     )
     console.print(f"run: {escape(str(result.run_dir))}", highlight=False, soft_wrap=True)
-
-
-SHOWN_PER_DIRECTION = ("fd", "paired_l1", "style_share")
-"""A translator's held-out metrics the ``done`` line shows for each direction (``genzoo eval`` shows them all)."""
-
-
-def heldout_line(heldout: dict[str, Any]) -> str:
-    """The held-out metrics of a run's ``summary.json`` in one line: every number of a sampler or an autoencoder,
-    and for a translator the main ones of each direction."""
-    parts = [f"{k} {v:.4g}" for k, v in heldout.items() if isinstance(v, float)]
-    for direction, values in (heldout.get("translation") or {}).items():
-        shown = [f"{k} {values[k]:.4g}" for k in SHOWN_PER_DIRECTION if isinstance(values.get(k), float)]
-        if shown:
-            parts.append(f"{direction}: {' '.join(shown)}")
-    return ", ".join(parts)

@@ -5,9 +5,10 @@ carry attributes: integer codes ``(N, K)`` with the names and values they index,
 attributes or, for an image folder, one attribute ``class`` (sub-folders) or the columns of its ``attributes.csv``.
 
 Decoded sets are cached as safetensors files (no pickle) in ``cache_dir()``, which ``GENZOO_HOME`` moves. A cached set
-is read by memory-mapping its file: rows are read when a batch asks for them, every process (torchrun's included)
-shares the pages through the operating system's page cache, and a set larger than the memory trains all the same.
-``ImageArray`` is that lazily read array; a split of a set is a list of its rows, not a copy.
+is read from its file a batch at a time: only the rows a batch asks for, with positioned reads
+(``genzoo.data.rowfile``), every process (torchrun's included) sharing the pages through the operating system's page
+cache, and a set larger than the memory trains all the same. ``ImageArray`` is that lazily read array; a split of a
+set is a list of its rows, not a copy.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from genzoo.data.rowfile import RowFile, open_rows, reads
 from genzoo.io import atomic_file
 
 Progress = Callable[[str, int, int], None]
@@ -34,10 +36,11 @@ CHUNK_BYTES = 64 * 2**20
 
 
 class ImageArray:
-    """uint8 images ``(N, H, W, 3)`` read on demand: rows of ``base`` (an array in memory or a memory-mapped cache
-    file), or of a subset of them (``rows``). Indexing returns an ordinary array holding only the rows asked for."""
+    """uint8 images ``(N, H, W, 3)`` read on demand: rows of ``base`` (an array in memory, or a cache file read a row
+    at a time: a ``RowFile`` or a memory map), or of a subset of them (``rows``). Indexing returns an ordinary array
+    holding only the rows asked for."""
 
-    def __init__(self, base: np.ndarray, rows: np.ndarray | None = None) -> None:
+    def __init__(self, base: np.ndarray | RowFile, rows: np.ndarray | None = None) -> None:
         if base.ndim != 4 or base.shape[-1] != 3 or base.dtype != np.uint8:
             raise ValueError(f"images must be uint8 (N, H, W, 3); got {base.dtype} {base.shape}")
         self.base, self.rows = base, rows
@@ -55,10 +58,12 @@ class ImageArray:
 
     @property
     def mapped(self) -> bool:
-        """Whether the rows are read from a file (a memory map) rather than held in memory."""
-        return isinstance(self.base, np.memmap)
+        """Whether the rows are read from a file (positioned reads or a memory map) rather than held in memory."""
+        return isinstance(self.base, RowFile | np.memmap)
 
     def __getitem__(self, key: int | slice | np.ndarray | list[int]) -> np.ndarray:
+        if isinstance(self.base, RowFile):  # reads make new arrays, in the order asked
+            return self.base[key if self.rows is None else self.rows[key]]
         if self.rows is None and isinstance(key, int | np.integer | slice):
             return np.array(self.base[key], copy=True)
         index = np.asarray(key, dtype=np.int64) if self.rows is None else self.rows[key]
@@ -182,8 +187,9 @@ def write_cache(
 
 
 def read_cache(path: Path) -> ImageSet | None:
-    """The cached set at ``path`` with its images memory-mapped, or None when it is missing or unreadable (then it
-    is rebuilt)."""
+    """The cached set at ``path``, its images read from the file as they are asked for, or None when it is missing or
+    unreadable (then it is rebuilt)."""
+    reads()  # a wrong GENZOO_CACHE_READS is the user's to fix, not a damaged file to rebuild
     try:
         with path.open("rb") as f:
             (length,) = struct.unpack("<Q", f.read(8))
@@ -196,7 +202,7 @@ def read_cache(path: Path) -> ImageSet | None:
         shape = tuple(desc["shape"])
         if end - begin != int(np.prod(shape)) or path.stat().st_size < start + end:
             return None
-        images = np.memmap(path, dtype=np.uint8, mode="r", offset=start + begin, shape=shape) if end else None
+        images = open_rows(path, start + begin, shape) if end else None
         attrs = None
         if "attributes" in header:
             a_begin, a_end = header["attributes"]["data_offsets"]

@@ -1,9 +1,11 @@
-"""Where the judge is cached, what its file header records, and reading it back.
+"""Where judges live, what their file header records (the judge's card), and reading them back.
 
-The file is a genzoo safetensors checkpoint (``model`` = ``genzoo-judge``) in ``cache_dir()``, named by a key over
-the judge's config, the renderer's source, Pillow's version (it draws the faces) and the judge's own source, so any
-change to how faces are drawn or how the judge is made leads to a new file. The header's ``extra`` holds the
-held-out accuracies, the training time and the precision. This module imports torch only to load weights.
+A judge file is a genzoo safetensors checkpoint (``model`` = ``genzoo-judge``) whose header's ``extra`` is its card:
+held-out accuracies per head, style and size, the feature scale, the training time, precision, torch, Pillow and
+renderer. The judge of ``DEFAULT_CONFIG`` ships with the package (``SHIPPED``); a judge of another config is cached in
+``cache_dir()`` under a key over its config, the renderer's source, Pillow's version (it draws the faces) and the
+judge's own source, so any change to how faces are drawn or how the judge is made leads to a new file. This module
+imports torch only to load weights.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
     from genzoo.judge.network import Judge
 
 MODEL_NAME = "genzoo-judge"
+SHIPPED = Path(__file__).parent / "judge-64px.safetensors"
+"""The judge the metrics use, shipped with genzoo: ``genzoo judge train --out`` this file makes it again."""
 _SOURCES = ("network.py", "training.py")
 
 
@@ -56,13 +60,25 @@ def judge_path(config: JudgeConfig) -> Path:
     return cache_dir() / f"judge-{config.size}px-{cache_key(key_parts(config))}.safetensors"
 
 
+def judge_file(config: JudgeConfig) -> Path:
+    """Where the judge of ``config`` is: the shipped file when it was made with ``config``, else the cache file."""
+    shipped = read_file_info(SHIPPED)
+    return SHIPPED if shipped is not None and shipped.config == config else judge_path(config)
+
+
 def read_info(config: JudgeConfig) -> JudgeInfo | None:
-    """The header of ``config``'s cached judge, or None when there is none (or it is damaged: then it is retrained)."""
-    path = judge_path(config)
+    """The card of ``config``'s judge (shipped or cached), or None when there is none (or it is damaged)."""
+    return read_file_info(judge_file(config))
+
+
+def read_file_info(path: Path) -> JudgeInfo | None:
+    """The card in the header of the judge file ``path``, or None when it is missing or not a judge's."""
     if not path.is_file():
         return None
     try:
         header = read_header(path)
+        if header.model != MODEL_NAME:
+            return None
         extra = header.extra
         by_style = extra["accuracy_by_style"]
         return JudgeInfo(
@@ -79,6 +95,8 @@ def read_info(config: JudgeConfig) -> JudgeInfo | None:
             precision=str(extra["precision"]),
             renderer=str(extra["renderer"]),
             torch=str(extra["torch"]),
+            feature_scale=float(extra.get("feature_scale", 1.0)),
+            pillow=str(extra.get("pillow", "")),
         )
     except (CheckpointError, KeyError, TypeError, ValueError, AttributeError):
         return None
@@ -90,13 +108,18 @@ def save_judge(judge: Judge, info: JudgeInfo) -> None:
 
 
 def load_cached(config: JudgeConfig) -> Judge | None:
-    """The cached judge of ``config`` with its info, or None when it is missing or unreadable."""
-    info = read_info(config)
+    """The judge of ``config`` (shipped or cached) with its info, or None when it is missing or unreadable."""
+    return load_file(judge_file(config))
+
+
+def load_file(path: Path) -> Judge | None:
+    """The judge in the file ``path`` with its card, or None when it is missing or unreadable."""
+    info = read_file_info(path)
     if info is None:
         return None
     from genzoo.judge.network import Judge
 
-    judge = Judge(config, info)
+    judge = Judge(info.config, info)
     try:
         judge.net.load_state_dict(load_tensors(info.path))
     except (CheckpointError, RuntimeError):

@@ -3,13 +3,16 @@ measured of itself (``JudgeInfo``), and what it reads (``Reading``). No torch he
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from genzoo.config import parse_override
 from genzoo.data.toon import ATTRIBUTES, STYLES
+from genzoo.errors import ConfigError
 
 HEADS: dict[str, tuple[str, ...]] = {**ATTRIBUTES, "style": STYLES}
 """What the judge reads: every face attribute, then the style; head name → its value names, in index order."""
@@ -30,11 +33,32 @@ class JudgeConfig:
     batch_size: int = 128
     lr: float = 3e-3
     seed: int = 0
-    precision: str = "auto"  # autocast as the Trainer resolves it: bf16 where the CPU is fast at it, else fp32
+    precision: str = "fp32"  # training autocast: fp32 gives the same judge on every CPU; "auto" as the Trainer
 
 
 DEFAULT_CONFIG = JudgeConfig()
-"""The judge the metrics use."""
+"""The judge the metrics use: the one genzoo ships."""
+
+
+def with_overrides(config: JudgeConfig, overrides: Sequence[str]) -> JudgeConfig:
+    """``config`` with ``--set field=value`` strings applied; a one-paragraph ``ConfigError`` for a wrong field or
+    value type."""
+    kinds = {f.name: type(getattr(config, f.name)) for f in fields(config)}
+    changes: dict[str, Any] = {}
+    for text in overrides:
+        key, value = parse_override(text)
+        kind = kinds.get(key)
+        if kind is None:
+            raise ConfigError(f"--set {key}: the judge has no such field. Its fields: {', '.join(kinds)}.")
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if type(value) is not kind:
+            raise ConfigError(
+                f"--set {text}: {key} is a {kind.__name__} (now {getattr(config, key)!r}), not {value!r}. "
+                f"Example: `--set {key}={getattr(config, key)}`."
+            )
+        changes[key] = value
+    return replace(config, **changes)
 
 
 @dataclass
@@ -44,6 +68,11 @@ class Reading:
     features: np.ndarray  # (N, features) float64
     codes: dict[str, np.ndarray] = field(default_factory=dict)  # head → (N,) int64 value index
     confidence: dict[str, np.ndarray] = field(default_factory=dict)  # head → (N,) softmax probability of that value
+    scale: float = 1.0  # the judge's feature scale: KID reads ``features / scale`` (see ``JudgeInfo.feature_scale``)
+
+    def scaled(self) -> np.ndarray:
+        """The features in the judge's unit (real faces' features have a mean square of 1): what KID reads."""
+        return self.features / self.scale
 
     def __len__(self) -> int:
         return len(self.features)
@@ -63,6 +92,8 @@ class JudgeInfo:
     precision: str  # autocast dtype of training: bf16 or fp32
     renderer: str
     torch: str
+    feature_scale: float = 1.0  # root mean square of its held-out faces' features; KID reads features / this
+    pillow: str = ""  # the Pillow that drew its faces
 
     @property
     def min_accuracy(self) -> float:

@@ -95,7 +95,8 @@ class Judge:
         if not features:
             empty = {h: np.zeros(0) for h in HEADS}
             return Reading(np.zeros((0, self.config.features)), {h: np.zeros(0, np.int64) for h in HEADS}, empty)
-        reading = Reading(torch.cat(features).numpy())
+        scale = self.info.feature_scale if self.info is not None else 1.0
+        reading = Reading(torch.cat(features).numpy(), scale=scale)
         for head, part in split_logits(torch.cat(logits)).items():
             confidence, code = part.softmax(1).max(1)
             reading.codes[head] = code.numpy().astype(np.int64)

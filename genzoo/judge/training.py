@@ -13,9 +13,11 @@ from __future__ import annotations
 import functools
 import time
 from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import PIL
 import torch
 import torch.nn.functional as F
 
@@ -110,13 +112,23 @@ def accuracy(judge: Judge, images: np.ndarray, labels: np.ndarray, factor: int =
     return {head: float((reading.codes[head] == labels[:, k]).mean()) for k, head in enumerate(HEADS)}
 
 
-def train_and_save(config: JudgeConfig, *, progress: bool = True, first_use: bool = False) -> Judge:
-    """Render, train, measure and cache the judge of ``config``; returns it with its info."""
-    path = judge_path(config)
+def feature_scale(judge: Judge, images: np.ndarray) -> float:
+    """The root mean square of the judge's features of ``images``: dividing by it gives real faces' features a mean
+    square of 1, the unit in which KID's cubic kernel ``(x·y / d + 1)³`` reads them (as it reads Inception's)."""
+    features = judge.read(images).features
+    return float(np.sqrt(np.mean(features**2)))
+
+
+def train_and_save(
+    config: JudgeConfig, *, progress: bool = True, first_use: bool = False, out: Path | None = None
+) -> Judge:
+    """Render, train and measure the judge of ``config``, and save it to ``out`` (default: its cache file); returns
+    it with its card."""
+    path = out or judge_path(config)
     start = time.perf_counter()
     with TrainProgress(enabled=progress) as ui:
         if first_use and progress:
-            ui.note(f"training the judge that the metrics read images with; once, then it is cached in {path}")
+            ui.note(f"training a judge for a custom configuration; once, then it is cached in {path}")
         train_images, train_labels = render_faces(config, "train", config.train_per_style, ui)
         heldout_images, heldout_labels = render_faces(config, "heldout", config.heldout_per_style, ui)
         with torch.random.fork_rng(devices=[]):  # the caller's RNG stays as it was
@@ -146,6 +158,8 @@ def train_and_save(config: JudgeConfig, *, progress: bool = True, first_use: boo
         precision=precision,
         renderer=renderer_hash(),
         torch=torch.__version__,
+        feature_scale=round(feature_scale(judge, heldout_images), 6),
+        pillow=PIL.__version__,
     )
     save_judge(judge, judge.info)
     return judge

@@ -31,9 +31,10 @@ from genzoo.config import ModelConfig
 from genzoo.data.tensors import image_tensor
 from genzoo.distributed import World
 from genzoo.errors import CapabilityError
+from genzoo.images import Row
 from genzoo.registry import models
 
-__all__ = ["Batch", "GenerativeModel", "StepContext", "image_tensor"]
+__all__ = ["Batch", "GenerativeModel", "Row", "StepContext", "image_tensor"]
 
 
 @dataclass
@@ -124,8 +125,9 @@ class GenerativeModel(nn.Module):
     def load_extra_state(self, state: Any) -> None:
         """Restore what ``extra_state`` returned."""
 
-    def preview(self, batch: Batch, generator: torch.Generator) -> list[Tensor]:
-        """Rows of ``[0, 1]`` images showing progress (e.g. inputs, reconstructions, samples)."""
+    def preview(self, batch: Batch, generator: torch.Generator) -> list[Row]:
+        """Rows of ``[0, 1]`` images showing progress, each best with its label: ``("reconstruction", images)``
+        (a bare tensor is an unlabelled row)."""
         return []
 
     # ---- sampling protocol -----------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import torch
 from genzoo.data.core import Split
 from genzoo.data.loading import Domains
 from genzoo.data.tensors import image_tensor
-from genzoo.images import save_grid
+from genzoo.images import Row, save_grid
 from genzoo.models.base import GenerativeModel
 from genzoo.registry import models
 from genzoo.report.curves import plot_curves
@@ -21,11 +21,11 @@ def write_pictures(model: GenerativeModel, data: Domains, run: RunDir, seed: int
     entry = models.get(model.model_name)
     plot_curves(run.read_metrics(), run.path / "curves.png", title=f"{model.model_name} — {run.path.name}", entry=entry)
     if "sample" in entry.capabilities:
-        save_grid([model.sample(64, torch.Generator().manual_seed(seed))], run.path / "samples.png", columns=8)
+        samples = model.sample(64, torch.Generator().manual_seed(seed))
+        save_grid([samples], run.path / "samples.png", columns=8, title=f"64 samples, seed {seed}")
     if "reconstruct" in entry.capabilities:
         x = image_tensor(data.source.heldout.images[:16], model.device)
-        recon = model.reconstruct(x)
-        save_grid([x[:8], recon[:8], x[8:], recon[8:]], run.path / "reconstructions.png")
+        save_grid(reconstruction_rows(x, model.reconstruct(x)), run.path / "reconstructions.png")
     if "translate" in entry.capabilities and data.target is not None:
         save_grid(translation_rows(model, data.source, data.target), run.path / "translations.png")
 
@@ -36,19 +36,31 @@ def paired(a: Split, b: Split) -> bool:
     return x is not None and y is not None and x.shape == y.shape and bool((x == y).all())
 
 
-def translation_rows(model: GenerativeModel, a: Split, b: Split, n: int = 8) -> list[torch.Tensor]:
-    """Three rows per direction: the held-out source images, their translations, and a third row that is the ground
-    truth (the same records drawn in the target style) when the data is paired, else the translations translated back.
+def reconstruction_rows(x: torch.Tensor, recon: torch.Tensor, columns: int = 8) -> list[Row]:
+    """Inputs above their reconstructions, ``columns`` to a row, each row labelled."""
+    rows: list[Row] = []
+    for i in range(0, len(x), columns):
+        rows += [("input", x[i : i + columns]), ("reconstruction", recon[i : i + columns])]
+    return rows
+
+
+def translation_rows(model: GenerativeModel, a: Split, b: Split, n: int = 8) -> list[Row]:
+    """Three labelled rows per direction: the held-out source images, their translations, and a third row that is
+    the ground truth (the same records drawn in the target style) when the data is paired, else the translations
+    translated back.
 
     With paired data the middle row can be read against the rows above and below it: the style of the one below, the
     identity (hair, skin, glasses) of the one above.
     """
     name_a, name_b = model.domains
     truth = paired(a, b)
-    rows: list[torch.Tensor] = []
+    rows: list[Row] = []
     for source, target, to, back in ((a, b, name_b, name_a), (b, a, name_a, name_b)):
         x = image_tensor(source.heldout.images[:n], model.device)
         fake = model.translate(x, to=to)
-        third = image_tensor(target.heldout.images[:n], model.device) if truth else model.translate(fake, to=back)
-        rows += [x, fake, third]
+        if truth:
+            third: Row = (f"{to} (truth)", image_tensor(target.heldout.images[:n], model.device))
+        else:
+            third = (f"back to {back}", model.translate(fake, to=back))
+        rows += [(back, x), (f"to {to}", fake), third]
     return rows

@@ -105,13 +105,19 @@ def _cell_class(value: Any) -> str:
 def figure(path: Path, heading: str, caption: str, name: str = "") -> str:
     """A picture file as an ``<img>`` with its bytes inline, under a heading and above a caption ending in ``name``
     (default: the file's name)."""
+    from genzoo.images import read_grid  # Pillow: report.html is written where it is loaded anyway
+
     name = name or path.name
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     kind = "plot" if path.name in {CURVES_FILE, LATENT_FILE} else "grid"  # grids of small images stay sharp
+    grid = read_grid(path)
+    labels = grid.caption() if grid is not None else ""
+    shown = f"<span class='rows'>{html.escape(labels[0].upper() + labels[1:])}.</span> " if labels else ""
+    alt = html.escape(f"{heading}: {labels}" if labels else heading)
     return (
         f"<figure><h3>{html.escape(heading)}</h3>"
-        f'<img class="{kind}" src="data:image/png;base64,{data}" alt="{html.escape(heading)}">'
-        f"<figcaption>{html.escape(caption)} <code>{html.escape(name)}</code></figcaption></figure>"
+        f'<img class="{kind}" src="data:image/png;base64,{data}" alt="{alt}">'
+        f"<figcaption>{shown}{html.escape(caption)} <code>{html.escape(name)}</code></figcaption></figure>"
     )
 
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 HIDDEN = frozenset({"model", "checkpoint", "not_applicable", "notes"})
+UNITS = {"kid": "×10³"}
+"""Units shown beside a metric's name in tables and lines (docs/metrics.md): KID is reported ×10³."""
 
 Row = tuple[str, Any, Any]
 """(dotted key, value, value on real images or None)."""
@@ -48,7 +50,7 @@ def rows(result: Mapping[str, Any]) -> list[Row]:
             if isinstance(value, Mapping):
                 walk(value, ref if isinstance(ref, Mapping) else None, f"{prefix}{key}.")
             else:
-                out.append((prefix + key, value, ref))
+                out.append((prefix + key + UNITS.get(key, ""), value, ref))
 
     walk(result, None, "")
     return out
@@ -75,3 +77,47 @@ def format_value(value: Any) -> str:
     if isinstance(value, list | tuple):
         return " × ".join(map(str, value))
     return str(value)
+
+
+LINE_KEYS = ("heldout_mse", "fd", "kid", "valid_share", "coverage", "diversity")
+"""A sampler's or an autoencoder's held-out metrics the one-line summary shows, in this order."""
+LINE_KEYS_PER_DIRECTION = ("fd", "kid", "paired_l1", "style_share")
+"""A translator's held-out metrics the one-line summary shows for each direction (``genzoo eval`` shows them all)."""
+REFERENCES = (("_real", "real"), ("_source", "do nothing"), ("_in", "in the sources"))
+"""Where a metric's reference value is found (key suffix) and how the line names it."""
+
+
+def _figure(key: str, value: float) -> str:
+    """A figure as a line shows it: shares in per cent, large numbers whole with thousands separated, small ones to
+    three significant digits."""
+    if key.endswith("share") or key == "coverage":
+        return f"{value:.0%}".replace("%", " %")
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3g}" if abs(value) >= 0.01 else f"{value:.2g}"
+
+
+def figure_with_reference(values: Mapping[str, Any], key: str) -> str | None:
+    """``fd 387 (real 33)``, ``valid_share 36 % (real 99 %)``, ``paired_l1 0.065 (do nothing 0.083)``: a metric with
+    its reference value beside it, or None when ``values`` does not have it."""
+    value = values.get(key)
+    if not isinstance(value, float | int) or isinstance(value, bool):
+        return None
+    name = key + UNITS.get(key, "")
+    text = f"{name} {_figure(key, float(value))}"
+    for suffix, label in REFERENCES:
+        reference = values.get(key.removesuffix("_out") + suffix if key.endswith("_out") else key + suffix)
+        if isinstance(reference, float | int) and not isinstance(reference, bool):
+            return f"{text} ({label} {_figure(key, float(reference))})"
+    return text
+
+
+def summary_line(heldout: Mapping[str, Any]) -> str:
+    """The held-out metrics of a run's ``summary.json`` in one line, each beside its reference: the main ones of a
+    sampler or an autoencoder, and of each direction of a translator."""
+    parts = [shown for key in LINE_KEYS if (shown := figure_with_reference(heldout, key))]
+    for direction, values in (heldout.get("translation") or {}).items():
+        shown_here = [shown for key in LINE_KEYS_PER_DIRECTION if (shown := figure_with_reference(values or {}, key))]
+        if shown_here:
+            parts.append(f"{direction}: {', '.join(shown_here)}")
+    return "; ".join(parts)

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genzoo.errors import CapabilityError
-from genzoo.models.base import Batch, StepContext
+from genzoo.models.base import Batch, Row, StepContext
 from genzoo.models.cut import CUTConfig
 from genzoo.models.cyclegan.model import ResnetGenerator, Translator, init_weights, set_requires_grad
 
@@ -135,9 +135,10 @@ class CUT(Translator):
         return torch.stack([patch_nce(a, b, c.nce_temperature) for a, b in zip(q, k, strict=True)]).mean()
 
     @torch.no_grad()
-    def preview(self, batch: Batch, generator: torch.Generator) -> list[Tensor]:
+    def preview(self, batch: Batch, generator: torch.Generator) -> list[Row]:
         """Rows: real A, its translation into B, real B, its translation into A."""
         if batch.y is None:
             return []
-        rows = (batch.x, self.G_AB(batch.x), batch.y, self.G_BA(batch.y))
-        return [self.to_unit(r.float()) for r in rows]
+        a, b = self.domains
+        rows = ((a, batch.x), (f"to {b}", self.G_AB(batch.x)), (b, batch.y), (f"to {a}", self.G_BA(batch.y)))
+        return [(label, self.to_unit(r.float())) for label, r in rows]

@@ -14,7 +14,7 @@ convolution biases only with instance norm, reflection padding in the ResNet, N(
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar, cast
 
 import torch
@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 from genzoo.errors import CapabilityError
 from genzoo.losses.gan import r1_penalty
-from genzoo.models.base import Batch, GenerativeModel, StepContext
+from genzoo.models.base import Batch, GenerativeModel, Row, StepContext
 from genzoo.models.cyclegan import CycleGANConfig, UnetCycleGANConfig
 from genzoo.models.layers import blur_before
 from genzoo.models.translator import Norm, ResnetGeneratorConfig, TranslatorConfig
@@ -521,11 +521,15 @@ class CycleGAN(Translator):
             self.pool_B.load_state(state["pool_B"], self.device)
 
     @torch.no_grad()
-    def preview(self, batch: Batch, generator: torch.Generator) -> list[Tensor]:
+    def preview(self, batch: Batch, generator: torch.Generator) -> list[Row]:
         """Rows: real A, fake B, reconstructed A, real B, fake A, reconstructed B (one face per column)."""
         if batch.y is None:
             return []
+        a, b = self.domains
         fake_b = self.G_AB(batch.x)
         fake_a = self.G_BA(batch.y)
-        rows: Sequence[Tensor] = (batch.x, fake_b, self.G_BA(fake_b), batch.y, fake_a, self.G_AB(fake_a))
-        return [self.to_unit(r.float()) for r in rows]
+        rows = (
+            (a, batch.x), (f"to {b}", fake_b), (f"back to {a}", self.G_BA(fake_b)),
+            (b, batch.y), (f"to {a}", fake_a), (f"back to {b}", self.G_AB(fake_a)),
+        )  # fmt: skip
+        return [(label, self.to_unit(r.float())) for label, r in rows]

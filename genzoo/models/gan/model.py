@@ -30,7 +30,7 @@ from genzoo.checkpoint import AVERAGE_PREFIX
 from genzoo.errors import ConfigError
 from genzoo.losses.gan import r1_penalty
 from genzoo.models.augment import diff_augment
-from genzoo.models.base import Batch, GenerativeModel, StepContext
+from genzoo.models.base import Batch, GenerativeModel, Row, StepContext
 from genzoo.models.gan import ACGANConfig, DCGANConfig, GANConfig
 from genzoo.models.layers import blur_before
 from genzoo.models.sampling import random_conditions
@@ -398,9 +398,10 @@ class GAN(GenerativeModel):
         z = torch.randn(n, self.latent_dim, generator=generator)
         return self.decode(z, random_conditions(self.values, n, generator, conditions))
 
-    def preview(self, batch: Batch, generator: torch.Generator) -> list[Tensor]:
+    def preview(self, batch: Batch, generator: torch.Generator) -> list[Row]:
         """Real images, then three rows of samples from the same noise at every preview."""
-        return [self.to_unit(batch.x), *self.sample(3 * PREVIEW_COLUMNS, generator).split(PREVIEW_COLUMNS)]
+        samples = self.sample(3 * PREVIEW_COLUMNS, generator).split(PREVIEW_COLUMNS)
+        return [("real", self.to_unit(batch.x)), *(("samples", row) for row in samples)]
 
 
 class DCGAN(GAN):
@@ -419,11 +420,12 @@ class ACGAN(GAN):
             config, config.value_names(), config.embedding, config.embed_dim, config.cls_weight, config.twin
         )
 
-    def preview(self, batch: Batch, generator: torch.Generator) -> list[Tensor]:
+    def preview(self, batch: Batch, generator: torch.Generator) -> list[Row]:
         """Real images, then one row per value of the first attribute (at most ``PREVIEW_ROWS``), every row from the
         same noise and other attributes: each column is one face across the values."""
         first, names = next(iter(self.values.items()))
         z = torch.randn(PREVIEW_COLUMNS, self.latent_dim, generator=generator)
         others = random_conditions(self.values, PREVIEW_COLUMNS, generator, {first: [0]})
         rows = range(min(len(names), PREVIEW_ROWS))
-        return [self.to_unit(batch.x), *(self.decode(z, {**others, first: [v]}) for v in rows)]
+        drawn = [(f"{first}={names[v]}", self.decode(z, {**others, first: [v]})) for v in rows]
+        return [("real", self.to_unit(batch.x)), *drawn]

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from genzoo.models.base import Batch, GenerativeModel, StepContext
+from genzoo.models.base import Batch, GenerativeModel, Row, StepContext
 from genzoo.models.vae import ConvVAEConfig, MLPVAEConfig, VAEConfig
 from genzoo.registry import get_loss
 
@@ -121,5 +121,7 @@ class VAE(GenerativeModel):
     def reconstruct(self, x: Tensor) -> Tensor:
         return self.decode(self.encode(x))
 
-    def preview(self, batch: Batch, generator: torch.Generator) -> list[Tensor]:
-        return [batch.x, self.reconstruct(batch.x), self.sample(len(batch.x), generator)]
+    def preview(self, batch: Batch, generator: torch.Generator) -> list[Row]:
+        """Rows: held-out images, their reconstructions, and samples from the prior."""
+        rows = (("input", batch.x), ("reconstruction", self.reconstruct(batch.x)))
+        return [*rows, ("sample", self.sample(len(batch.x), generator))]
