@@ -5,6 +5,7 @@ folder larger than the memory it is allowed.
     python benchmarks/bench_data.py make DIR --n 10000 --size 256 --format png     # a folder of rendered faces
     python benchmarks/bench_data.py decode DIR --size 64 --workers 1 2              # images/s, then reopening
     python benchmarks/bench_data.py memory DIR --size 128 --steps 20 [--cold] [--reads mmap mmap-random pread]
+    python benchmarks/bench_data.py reads HOME --batches 50 --batch 64                # the data path alone
 
 ``decode`` uses a fresh, temporary ``GENZOO_HOME`` for every measurement, so each one is a first decode. ``memory``
 decodes DIR once into a ``GENZOO_HOME`` (``--home`` reuses one), then trains ``vae-conv`` on it in a child process
@@ -245,6 +246,54 @@ def memory(
         )
 
 
+def batch_reads(home: Path, reads: list[str], batches: int, batch: int, repeats: int) -> None:
+    """The data path alone: milliseconds to read a batch of random rows from the largest cache file of ``home``, by
+    each way of reading it, from a cold page cache (the file dropped first) and a warm one (read once before)."""
+    from genzoo.data.core import read_cache
+
+    path = max((home / "data").glob("*.safetensors"), key=lambda p: p.stat().st_size)
+    times: dict[tuple[str, str], list[float]] = {}
+    before = os.environ.get("GENZOO_CACHE_READS")
+    try:
+        for _ in range(repeats):
+            for how in reads:
+                os.environ["GENZOO_CACHE_READS"] = how
+                for state in ("cold", "warm"):
+                    if state == "cold":
+                        evict(home)
+                    times.setdefault((how, state), []).append(_batch_ms(path, batches, batch))
+    finally:
+        os.environ.pop("GENZOO_CACHE_READS", None)
+        if before is not None:
+            os.environ["GENZOO_CACHE_READS"] = before
+    shape = read_cache(path).images.shape  # type: ignore[union-attr]
+    mib = batch * shape[1] * shape[2] * 3 / 2**20
+    print(
+        f"\n{path.name}: {shape[0]} rows of {shape[1]} px; {batches} batches of {batch} random rows ({mib:.1f} MiB "
+        f"each); medians of {repeats}\n"
+    )
+    print("| reads | cold: ms per batch | cold: MiB/s | warm: ms per batch | warm: MiB/s |\n|---|---:|---:|---:|---:|")
+    for how in reads:
+        cold, warm = (statistics.median(times[(how, state)]) for state in ("cold", "warm"))
+        print(f"| {how} | {cold:.1f} | {mib / cold * 1000:.0f} | {warm:.2f} | {mib / warm * 1000:.0f} |")
+
+
+def _batch_ms(path: Path, batches: int, batch: int) -> float:
+    """Milliseconds per batch of ``batch`` random rows (the same rows every time), read the current way."""
+    import numpy as np
+
+    from genzoo.data.core import read_cache
+
+    cached = read_cache(path)
+    assert cached is not None
+    images = cached.images
+    order = np.random.default_rng(0).permutation(len(images))[: batches * batch]
+    start = time.perf_counter()
+    for b in range(batches):
+        images[order[b * batch : (b + 1) * batch]]
+    return (time.perf_counter() - start) / batches * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="what", required=True)
@@ -269,11 +318,19 @@ def main() -> None:
     r.add_argument("--reads", nargs="+", default=["mmap", "mmap-random", "pread"], help="GENZOO_CACHE_READS values")
     r.add_argument("--repeats", type=int, default=3)
     r.add_argument("--cold", action="store_true", help="drop the cache file from the page cache before each run")
+    b = sub.add_parser("reads")
+    b.add_argument("home", type=Path, help="a GENZOO_HOME holding the decoded cache (from `memory --home`)")
+    b.add_argument("--reads", nargs="+", default=["mmap", "mmap-random", "pread"])
+    b.add_argument("--batches", type=int, default=50)
+    b.add_argument("--batch", type=int, default=64)
+    b.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     if args.what == "make":
         make(args.folder, args.n, args.size, args.format, args.seed)
     elif args.what == "decode":
         decode(args.folder, args.size, args.workers, args.repeats)
+    elif args.what == "reads":
+        batch_reads(args.home, args.reads, args.batches, args.batch, args.repeats)
     else:
         memory(
             args.folder, args.size, args.steps, args.batch, args.limit_gb, args.home, args.reads, args.repeats,

@@ -125,3 +125,25 @@ def test_option_benchmark_table(monkeypatch: pytest.MonkeyPatch, capsys: pytest.
     for row in rows.values():
         without, with_, ratio = float(row[2]), float(row[3]), float(row[4].rstrip("x"))
         assert without > 0 and with_ > 0 and ratio == pytest.approx(with_ / without, rel=0.002, abs=0.006)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/PID/status and /proc/PID/io")
+def test_data_memory_and_reads_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``bench_data.py memory`` trains once per way of reading and prints one row each; ``reads`` times them."""
+    bench = script("bench_data")
+    run_main(bench, monkeypatch, "make", str(tmp_path / "faces"), "--n", "60", "--size", "16")
+    home = tmp_path / "home"
+    args = ["--size", "16", "--steps", "3", "--batch", "8", "--home", str(home), "--repeats", "1", "--cold"]
+    run_main(bench, monkeypatch, "memory", str(tmp_path / "faces"), *args, "--reads", "mmap", "pread")
+    out = capsys.readouterr().out
+    rows = {line.split("|")[1].strip(): line.split("|")[2:-1] for line in out.splitlines() if line.startswith("| ")}
+    assert set(rows) == {"reads", "mmap", "pread"} and "cold" in out and "60 images at 16 px" in out
+    img_s, peak_rss, anonymous, file_backed = (float(v) for v in rows["pread"][:4])
+    assert img_s > 0 and peak_rss >= anonymous > 0 and file_backed > 0
+    monkeypatch.delenv("GENZOO_CACHE_READS", raising=False)
+    run_main(bench, monkeypatch, "reads", str(home), "--batches", "4", "--batch", "8", "--repeats", "1")
+    table = [line.split("|")[1:-1] for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    assert [row[0].strip() for row in table[1:]] == ["mmap", "mmap-random", "pread"]
+    assert all(float(cell) > 0 for row in table[1:] for cell in row[1:])
