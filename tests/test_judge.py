@@ -165,6 +165,26 @@ def test_the_shipped_judge_is_the_default_and_reads_faces(monkeypatch: pytest.Mo
         assert float(np.mean(reading.scaled() ** 2)) == pytest.approx(1.0, abs=0.3)  # the unit KID reads
 
 
+def test_eval_and_training_measure_with_the_shipped_judge_and_train_none(
+    runner: CliRunner, tiny_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from genzoo.judge import SHIPPED, JudgeConfig
+    from tests.conftest import TINY
+
+    def no_training(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a judge was trained")
+
+    monkeypatch.setattr("genzoo.judge.training.train_and_save", no_training)
+    monkeypatch.setattr(genzoo.judge, "DEFAULT_CONFIG", JudgeConfig())
+    result = json.loads(cli_ok(runner, "eval", str(tiny_run), "-n", "8", "--json"))
+    assert result["judge"]["path"] == str(SHIPPED) and result["judge"]["size"] == 64 and result["fd"] > 0
+    sets = [arg for s in TINY for arg in ("--set", s)]
+    out = cli_ok(runner, "train", "vae-conv", "--steps", "2", "--out", str(tmp_path / "run"), *sets)
+    assert "fd " in out and "(real " in out and "valid_share" in out
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())["heldout"]
+    assert summary["judge"]["path"] == str(SHIPPED) and summary["not_applicable"] == {}
+
+
 def test_a_missing_shipped_judge_is_one_paragraph(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from genzoo.errors import GenzooError
     from genzoo.judge import JudgeConfig
