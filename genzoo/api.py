@@ -282,7 +282,11 @@ def _finish(run: RunDir, model: GenerativeModel, data: Domains, seed: int) -> No
     from genzoo.report.artefacts import write_pictures
 
     write_pictures(model, data, run, seed)
-    run.update_summary(heldout=measure(model, data, judge=cached_judge(), seed=seed, no_judge=JUDGE_NOT_CACHED))
+    try:
+        judge, reason = cached_judge(), JUDGE_NOT_CACHED
+    except GenzooError as exc:  # GENZOO_JUDGE names no judge: the run is saved all the same, the reason in its summary
+        judge, reason = None, str(exc)
+    run.update_summary(heldout=measure(model, data, judge=judge, seed=seed, no_judge=reason))
     _write_report(run, model, data, seed)
 
 

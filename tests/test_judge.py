@@ -22,7 +22,7 @@ from genzoo.data import toon
 from genzoo.judge import HEADS, cached_judge, judge_info, load_judge, train_judge
 from genzoo.judge.cache import judge_path
 from genzoo.models.base import image_tensor
-from tests.conftest import TINY_JUDGE, cli_fails, cli_ok
+from tests.conftest import TINY, TINY_JUDGE, cli_fails, cli_ok
 
 SMALLER = dataclasses.replace(TINY_JUDGE, train_per_style=64, heldout_per_style=16, epochs=1)
 
@@ -126,6 +126,9 @@ def test_a_judge_of_ones_own(
     monkeypatch.setenv("GENZOO_JUDGE", str(tmp_path / "missing.safetensors"))
     message = cli_fails(runner, "eval", str(tiny_run), "-n", "8")
     assert "missing.safetensors (from $GENZOO_JUDGE) is not a judge file" in message
+    done = genzoo.train("vae-conv", overrides=TINY, steps=2, out=tmp_path / "run").run_dir  # the run is kept
+    heldout = json.loads((done / "summary.json").read_text())["heldout"]
+    assert heldout["judge"] is None and "(from $GENZOO_JUDGE) is not a judge file" in heldout["not_applicable"]["judge"]
     monkeypatch.delenv("GENZOO_JUDGE")
     not_one = str(tiny_run / "config.json")
     assert "not a judge file" in cli_fails(runner, "eval", str(tiny_run), "--judge", not_one)
@@ -169,7 +172,6 @@ def test_eval_and_training_measure_with_the_shipped_judge_and_train_none(
     runner: CliRunner, tiny_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from genzoo.judge import SHIPPED, JudgeConfig
-    from tests.conftest import TINY
 
     def no_training(*args: object, **kwargs: object) -> None:
         raise AssertionError("a judge was trained")
