@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,35 @@ def test_blurred_discriminator_is_deaf_to_a_one_pixel_checkerboard() -> None:
         assert isinstance(blurred.D_A.model[0], Blur) == (blur == "all")
         x = torch.rand(2, 3, 32, 32) * 2 - 1
         assert blurred.D_A(x).shape == plain.D_A(x).shape
+
+
+def test_a_multi_scale_discriminator_weighs_each_scale_alike(tmp_path: Path) -> None:
+    """``disc_scales`` PatchGANs per domain, the n-th reading the image at 1 / 2ⁿ⁻¹ of its size; their maps
+    flattened and repeated to one length, so that the mean of the output is exactly the mean of the scales' own
+    means. One scale is the reference's PatchGAN, weight names and all."""
+    from genzoo.models.cyclegan.model import MultiScaleDiscriminator, PatchDiscriminator
+
+    plain = _tiny("cyclegan-resnet", size=64, disc_layers=2)
+    assert isinstance(plain.D_A, PatchDiscriminator) and next(iter(plain.D_A.state_dict())) == "model.0.weight"
+    model = _tiny("cyclegan-resnet", size=64, disc_layers=2, disc_scales=2)
+    assert isinstance(model.D_A, MultiScaleDiscriminator) and len(model.D_A.scales) == 2
+    x = torch.rand(2, 3, 64, 64) * 2 - 1
+    out = model.D_A(x)
+    fine = model.D_A.scales[0](x)
+    coarse = model.D_A.scales[1](torch.nn.functional.avg_pool2d(x, 3, 2, 1, count_include_pad=False))
+    assert (fine.shape[-1], coarse.shape[-1]) == (14, 6)  # 196 and 36 patches: 1,764 logits a scale
+    assert out.shape == (2, 2, 1764) and torch.equal(out[:, 0, ::9], fine.flatten(1))
+    assert torch.allclose(out.mean(), (fine.mean() + coarse.mean()) / 2)
+    with pytest.raises(ConfigError, match="disc_layers=3 at 2 scales needs images of at least 64 px"):
+        genzoo.create("cyclegan-resnet", image_size=32, disc_scales=2)
+    overrides = [*CG_TINY, "disc_layers=2", "disc_scales=2"]
+    run = genzoo.train("cyclegan-resnet", data="cartoon", to="anime", overrides=overrides, steps=2, out=tmp_path / "r")
+    weights = checkpoint.load_tensors(run.run_dir / "model.safetensors")
+    assert any(k.startswith("D_A.scales.1.") for k in weights)
+    assert np.isfinite(json.loads((run.run_dir / "summary.json").read_text())["heldout"]["translation"][
+        "cartoon->anime"]["fd"])  # fmt: skip
+    cut = _tiny("cut", size=64, disc_layers=2, disc_scales=2)
+    assert cut.D_A(x).shape == out.shape
 
 
 def test_config_validation() -> None:

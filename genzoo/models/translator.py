@@ -34,6 +34,13 @@ class TranslatorConfig(ModelConfig):
     disc_width: int = Field(32, gt=0, description="Discriminator channels of the first layer (ndf; paper: 64).")
     disc_layers: int = Field(3, ge=1, le=6, description="Stride-2 layers of the PatchGAN discriminator (paper: 3).")
     disc_blur: DiscBlur = "off"
+    disc_scales: int = Field(
+        1,
+        ge=1,
+        le=3,
+        description="PatchGAN discriminators per domain, each reading the image at half the size of the one before "
+        "(pix2pixHD's multi-scale discriminator); their patch losses weigh alike. 1: one, as in the paper.",
+    )
     gan_loss: GanLoss = Field("lsgan", description="Registered adversarial loss: lsgan (paper), vanilla, hinge, ….")
     lr: float = Field(2e-4, gt=0, description="Adam learning rate of generators and discriminators.")
     beta1: float = Field(0.5, ge=0, lt=1, description="Adam beta1.")
@@ -50,11 +57,12 @@ class TranslatorConfig(ModelConfig):
 
     @model_validator(mode="after")
     def _discriminator_fits(self) -> TranslatorConfig:
-        smallest = 2 ** (self.disc_layers + 2)
+        smallest = 2 ** (self.disc_layers + 2) * 2 ** (self.disc_scales - 1)
         if self.image_size < smallest:
+            scales = f" at {self.disc_scales} scales" if self.disc_scales > 1 else ""
             raise ValueError(
-                f"disc_layers={self.disc_layers} needs images of at least {smallest} px (image_size is "
-                f"{self.image_size}); lower disc_layers or raise image_size"
+                f"disc_layers={self.disc_layers}{scales} needs images of at least {smallest} px (image_size is "
+                f"{self.image_size}); lower disc_layers{' or disc_scales' if scales else ''} or raise image_size"
             )
         return self
 

@@ -14,10 +14,12 @@ convolution biases only with instance norm, reflection padding in the ResNet, N(
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar, cast
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genzoo.errors import CapabilityError
@@ -228,6 +230,33 @@ class PatchDiscriminator(nn.Module):
         return self.model(x)
 
 
+class MultiScaleDiscriminator(nn.Module):
+    """``disc_scales`` PatchGANs (pix2pixHD): the first reads the image, each next one the image averaged down to half
+    the size of the one before, so that together they judge patches of several sizes. The output is ``(N, scales,
+    L)``: each scale's flattened map of patch logits, every logit repeated so that all scales have the same ``L``
+    (the least common multiple of their patch counts). A mean over the output, which every GAN loss and the R1
+    penalty take, is then exactly the mean of the scales' own means: each scale weighs alike, as pix2pixHD's sum of
+    per-scale losses does (up to the factor ``scales``)."""
+
+    def __init__(self, config: TranslatorConfig) -> None:
+        super().__init__()
+        self.scales = nn.ModuleList(PatchDiscriminator(config) for _ in range(config.disc_scales))
+
+    def forward(self, x: Tensor) -> Tensor:
+        maps = []
+        for i, discriminator in enumerate(self.scales):
+            if i:
+                x = F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)
+            maps.append(discriminator(x).flatten(1))
+        length = math.lcm(*(m.shape[1] for m in maps))
+        return torch.stack([m.repeat_interleave(length // m.shape[1], dim=1) for m in maps], 1)
+
+
+def make_discriminator(config: TranslatorConfig) -> nn.Module:
+    """One PatchGAN (``disc_scales`` 1: the reference's layout and weight names), else a multi-scale one."""
+    return PatchDiscriminator(config) if config.disc_scales == 1 else MultiScaleDiscriminator(config)
+
+
 def init_weights(module: nn.Module, std: float) -> None:
     """The reference's "normal" initialisation: conv weights N(0, std), batch-norm scales N(1, std), biases 0."""
     for m in module.modules():
@@ -328,8 +357,8 @@ class Translator(GenerativeModel):
         super().__init__(config)
         self.G_AB = make_generator()
         self.G_BA = make_generator()
-        self.D_A = PatchDiscriminator(config)
-        self.D_B = PatchDiscriminator(config)
+        self.D_A = make_discriminator(config)
+        self.D_B = make_discriminator(config)
         self.gan_loss = cast(GanLossFn, get_loss(config.gan_loss, "gan"))
 
     @property
