@@ -91,7 +91,7 @@ def figures(result: Mapping[str, Any]) -> list[Figure]:
         ratio = diversity / real_diversity if diversity is not None and real_diversity else None
         out += [
             Figure("fd", "FD", _get(result, "fd"), _get(result, "fd_real"), "number"),
-            Figure("kid", "KID", _get(result, "kid"), _get(result, "kid_real"), "number"),
+            Figure("kid", "KID×10³", _get(result, "kid"), _get(result, "kid_real"), "number"),
             Figure("valid", "valid", _get(result, "valid_share"), _get(result, "valid_share_real"), "share"),
             Figure("diversity", "diversity", ratio, 1.0 if ratio is not None else None, "share"),
             Figure("coverage", "coverage", _get(result, "coverage"), _get(result, "coverage_real"), "share"),
