@@ -144,7 +144,7 @@ def cache_path(parts: Mapping[str, object], name: str) -> Path:
     return cache_dir() / f"{name}-{cache_key(parts)}.safetensors"
 
 
-# ---- cache files: safetensors, written in pieces, read as memory maps ---------------------------------------------
+# ---- cache files: safetensors, written in pieces, read a batch at a time ---------------------------------------
 
 
 def write_cache(
@@ -247,7 +247,7 @@ def keep_decoded(
     notes: list[str],
 ) -> ImageSet:
     """The rows ``kept`` of the decoded ``out`` (``codes``: a row of attribute codes per row of ``out``) as a set:
-    written to the cache file ``path`` and memory-mapped from it, or, where it cannot be written, in memory."""
+    written to the cache file ``path`` and read from it, or, where it cannot be written, in memory."""
     with contextlib.suppress(OSError):
         write_cache(path, out, domain, codes, schema, notes, rows=kept)
         cached_set = read_cache(path)
@@ -257,7 +257,7 @@ def keep_decoded(
 
 
 def cached(parts: Mapping[str, object], build: Callable[[], ImageSet], name: str) -> ImageSet:
-    """``build()`` once, then read it back from the cache (memory-mapped) on every later call with the same
+    """``build()`` once, then read it back from the cache (a batch at a time) on every later call with the same
     ``parts``. A cache that cannot be written only costs time: the built set is returned as it is."""
     path = cache_path(parts, name)
     hit = read_cache(path)

@@ -1,4 +1,4 @@
-"""A folder of the user's images as a ``Split``: decoded once (in parallel) into a memory-mapped cache file, split
+"""A folder of the user's images as a ``Split``: decoded once (in parallel) into a cache file, split
 deterministically into train and held-out images.
 
 The cache is keyed by the folder, the image size, ``strict`` and the list of files with their sizes and modification
@@ -69,8 +69,8 @@ def load_folder_split(root: Path, config: DataConfig, image_size: int, progress:
 def _decode(
     root: Path, names: list[str], size: int, config: DataConfig, progress: Progress | None, path: Path
 ) -> ImageSet:
-    """Decode ``files`` into the cache file ``path`` and return it, memory-mapped. The pixels go to a scratch file
-    beside it first (so a folder larger than the memory decodes too); where the cache cannot be written, into
+    """Decode ``files`` into the cache file ``path`` and return it, read from that file. The pixels go to a scratch
+    file beside it first (so a folder larger than the memory decodes too); where the cache cannot be written, into
     memory."""
     files = [root / name for name in names]
     domain = display_path(root.name or root)  # a label: shown, and stored as UTF-8 text

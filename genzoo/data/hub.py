@@ -6,7 +6,7 @@ works offline once downloaded, with ``HF_DATASETS_OFFLINE=1``), or a local direc
 default the first column of images), ``@split`` the split (default ``train``). Columns of class labels become
 attributes, as a folder's sub-folders do.
 
-The images are decoded once, in parallel, into a memory-mapped cache file like a folder's, keyed by the data set's
+The images are decoded once, in parallel, into a cache file like a folder's, keyed by the data set's
 fingerprint, split, column and image size; then split deterministically into train and held-out images. The
 ``datasets`` package is the optional extra ``genzoo[hf]``.
 """

@@ -18,11 +18,11 @@ class BatchStream:
     """Batches of one image set: epoch *e*'s order depends on (seed, e) only; the last partial batch of an epoch is
     dropped. ``position`` is (epoch, offset) and can be set to resume exactly.
 
-    Each batch's images are read from the set when it is drawn (a memory-mapped cache file: the set may be larger
-    than the memory), augmented as ``augment`` says with draws seeded by the batch's place in the epoch, and moved to
-    the device. Under torchrun it is also the distributed sampler: a step takes ``world × batch_size`` images of the
-    epoch's order, and rank *r* trains on the *r*-th share of them, so the ranks see disjoint images and together the
-    whole epoch. The position counts images of the global order, so it is the same on every rank."""
+    Each batch's images are read from the set when it is drawn (from its cache file, only the batch's rows: the set
+    may be larger than the memory), augmented as ``augment`` says with draws seeded by the batch's place in the epoch,
+    and moved to the device. Under torchrun it is also the distributed sampler: a step takes ``world × batch_size``
+    images of the epoch's order, and rank *r* trains on the *r*-th share of them, so the ranks see disjoint images and
+    together the whole epoch. The position counts images of the global order, so it is the same on every rank."""
 
     def __init__(
         self,
