@@ -65,12 +65,8 @@ def to_uint8(images: Tensor | np.ndarray) -> np.ndarray:
     return array.transpose(0, 2, 3, 1)
 
 
-def save_png(picture: np.ndarray | Image.Image, path: Path, scale: int = 1, text: dict[str, str] | None = None) -> Path:
-    """Write a uint8 ``(H, W, 3)`` picture atomically as PNG, optionally enlarged ``scale`` times (nearest), with
-    ``text`` in its text chunks."""
-    image = picture if isinstance(picture, Image.Image) else Image.fromarray(picture)
-    if scale > 1:
-        image = image.resize((image.width * scale, image.height * scale), Image.Resampling.NEAREST)
+def save_png(image: Image.Image, path: Path, text: dict[str, str] | None = None) -> Path:
+    """Write ``image`` atomically as PNG, with ``text`` in its text chunks."""
     info = PngInfo()
     for key, value in (text or {}).items():
         info.add_itxt(key, value)
@@ -97,6 +93,15 @@ def grid_picture(rows: Sequence[Tensor], columns: int | None = None) -> np.ndarr
     cells = [torch.cat([r.float(), r.new_ones((width - len(r), *r.shape[1:]))]) for r in rows]
     picture = make_grid(torch.cat(cells).detach().float().cpu().clamp(0, 1), nrow=width, padding=PAD, pad_value=1.0)
     return picture.mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+
+
+def paired_rows(top: Tensor, bottom: Tensor, labels: tuple[str, str], columns: int = 8) -> list[Row]:
+    """Images ``top`` above their counterparts ``bottom`` (inputs and reconstructions, inputs and translations),
+    ``columns`` to a row, the rows labelled ``labels``."""
+    rows: list[Row] = []
+    for i in range(0, len(top), columns):
+        rows += [(labels[0], top[i : i + columns]), (labels[1], bottom[i : i + columns])]
+    return rows
 
 
 def save_grid(

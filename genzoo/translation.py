@@ -19,7 +19,7 @@ from PIL import Image
 from genzoo.data.folder import IMAGE_EXTENSIONS, exif_transpose, find_images, load_image, to_rgb
 from genzoo.data.tensors import image_tensor
 from genzoo.errors import DataError
-from genzoo.images import Row, save_grid, to_uint8
+from genzoo.images import Row, paired_rows, save_grid, to_uint8
 from genzoo.models.base import GenerativeModel
 from genzoo.models.loading import load
 from genzoo.runs import DEFAULT_ROOT
@@ -172,11 +172,7 @@ def translate_files(
     return [job.target for job in jobs]
 
 
-def _grid_rows(pairs: list[torch.Tensor], to: str, columns: int = 8) -> list[Row]:
-    """Inputs above their translations, ``columns`` to a row, at most ``GRID_LIMIT`` images, each row labelled."""
-    x = torch.cat(pairs[0::2])[:GRID_LIMIT]
-    y = torch.cat(pairs[1::2])[:GRID_LIMIT]
-    rows: list[Row] = []
-    for i in range(0, len(x), columns):
-        rows += [("input", x[i : i + columns]), (f"to {to}", y[i : i + columns])]
-    return rows
+def _grid_rows(pairs: list[torch.Tensor], to: str) -> list[Row]:
+    """Inputs above their translations, eight to a row, at most ``GRID_LIMIT`` images, each row labelled."""
+    x, y = torch.cat(pairs[0::2])[:GRID_LIMIT], torch.cat(pairs[1::2])[:GRID_LIMIT]
+    return paired_rows(x, y, ("input", f"to {to}"))

@@ -150,11 +150,9 @@ def judge_info_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show a judge's card: file, held-out accuracy per attribute, style and size, feature scale, training."""
-    import os
+    from genzoo.judge import chosen_file, judge_info
 
-    from genzoo.judge import JUDGE_VARIABLE, judge_info
-
-    chosen = path or (Path(os.environ[JUDGE_VARIABLE]) if os.environ.get(JUDGE_VARIABLE) else None)
+    chosen = chosen_file(path)
     info = judge_info(path=chosen)
     if info is None:
         where = chosen or "genzoo/judge/judge-64px.safetensors"

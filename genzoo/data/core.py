@@ -189,7 +189,7 @@ def write_cache(
 def read_cache(path: Path) -> ImageSet | None:
     """The cached set at ``path``, its images read from the file as they are asked for, or None when it is missing or
     unreadable (then it is rebuilt)."""
-    reads()  # a wrong GENZOO_CACHE_READS is the user's to fix, not a damaged file to rebuild
+    how = reads()  # before the try: a wrong GENZOO_CACHE_READS is the user's to fix, not a damaged file to rebuild
     try:
         with path.open("rb") as f:
             (length,) = struct.unpack("<Q", f.read(8))
@@ -202,7 +202,7 @@ def read_cache(path: Path) -> ImageSet | None:
         shape = tuple(desc["shape"])
         if end - begin != int(np.prod(shape)) or path.stat().st_size < start + end:
             return None
-        images = open_rows(path, start + begin, shape) if end else None
+        images = open_rows(path, start + begin, shape, how) if end else None
         attrs = None
         if "attributes" in header:
             a_begin, a_end = header["attributes"]["data_offsets"]

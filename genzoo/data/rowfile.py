@@ -43,9 +43,8 @@ def reads() -> str:
     return how
 
 
-def open_rows(path: Path, offset: int, shape: tuple[int, ...]) -> np.ndarray | RowFile:
-    """The uint8 array of ``shape`` at byte ``offset`` of ``path``, read the way ``reads()`` says."""
-    how = reads()
+def open_rows(path: Path, offset: int, shape: tuple[int, ...], how: str) -> np.ndarray | RowFile:
+    """The uint8 array of ``shape`` at byte ``offset`` of ``path``, read the way ``how`` (one of ``READS``) says."""
     if how == "pread":
         return RowFile(path, offset, shape)
     mapped = np.memmap(path, dtype=np.uint8, mode="r", offset=offset, shape=shape)

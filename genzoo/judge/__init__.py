@@ -38,6 +38,7 @@ __all__ = [
     "JudgeInfo",
     "Reading",
     "cached_judge",
+    "chosen_file",
     "judge_info",
     "load_judge",
     "train_judge",
@@ -54,9 +55,9 @@ def load_judge(config: JudgeConfig | None = None, *, progress: bool = True, path
     that has none yet."""
     from genzoo.judge.training import train_and_save
 
-    chosen = path or (os.environ.get(JUDGE_VARIABLE) if config is None else None)
-    if chosen:
-        return judge_from_file(Path(chosen))
+    chosen = chosen_file(path) if path or config is None else None
+    if chosen is not None:
+        return judge_from_file(chosen)
     config = config or DEFAULT_CONFIG
     judge = load_cached(config)
     if judge is None and config == _shipped_config():
@@ -66,6 +67,12 @@ def load_judge(config: JudgeConfig | None = None, *, progress: bool = True, path
             f"{SHIPPED.name}` in genzoo/judge/."
         )
     return judge or train_and_save(config, progress=progress, first_use=True)
+
+
+def chosen_file(path: str | Path | None = None) -> Path | None:
+    """The judge file asked for: ``path``, else ``$GENZOO_JUDGE``; None when neither (the shipped judge)."""
+    chosen = path or os.environ.get(JUDGE_VARIABLE)
+    return Path(chosen) if chosen else None
 
 
 def judge_from_file(path: Path) -> Judge:
@@ -84,8 +91,9 @@ def judge_from_file(path: Path) -> Judge:
 def cached_judge(config: JudgeConfig | None = None) -> Judge | None:
     """The judge of ``config`` when it is shipped or cached, or None (never trains: for places that must stay fast);
     without a config, ``$GENZOO_JUDGE`` when set."""
-    if config is None and os.environ.get(JUDGE_VARIABLE):
-        return judge_from_file(Path(os.environ[JUDGE_VARIABLE]))
+    chosen = chosen_file() if config is None else None
+    if chosen is not None:
+        return judge_from_file(chosen)
     return load_cached(config or DEFAULT_CONFIG)
 
 

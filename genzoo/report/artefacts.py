@@ -7,7 +7,7 @@ import torch
 from genzoo.data.core import Split
 from genzoo.data.loading import Domains
 from genzoo.data.tensors import image_tensor
-from genzoo.images import Row, save_grid
+from genzoo.images import Row, paired_rows, save_grid
 from genzoo.models.base import GenerativeModel
 from genzoo.registry import models
 from genzoo.report.curves import plot_curves
@@ -36,12 +36,9 @@ def paired(a: Split, b: Split) -> bool:
     return x is not None and y is not None and x.shape == y.shape and bool((x == y).all())
 
 
-def reconstruction_rows(x: torch.Tensor, recon: torch.Tensor, columns: int = 8) -> list[Row]:
-    """Inputs above their reconstructions, ``columns`` to a row, each row labelled."""
-    rows: list[Row] = []
-    for i in range(0, len(x), columns):
-        rows += [("input", x[i : i + columns]), ("reconstruction", recon[i : i + columns])]
-    return rows
+def reconstruction_rows(x: torch.Tensor, recon: torch.Tensor) -> list[Row]:
+    """Inputs above their reconstructions, eight to a row, each row labelled."""
+    return paired_rows(x, recon, ("input", "reconstruction"))
 
 
 def translation_rows(model: GenerativeModel, a: Split, b: Split, n: int = 8) -> list[Row]:
