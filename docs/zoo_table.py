@@ -16,35 +16,24 @@ from pathlib import Path
 from typing import Any
 
 from genzoo.registry import ModelEntry, models
-from genzoo.release import show
+from genzoo.release import show, training_time
 
 MARKED = re.compile(r"<!-- zoo -->.*?<!-- /zoo -->", flags=re.S)
 HEADLINE = ("FD", "valid", "diversity", "coverage", "held-out MSE", "hair_color accuracy", "glasses accuracy")
 """The figures a sampler's row shows (a translator's row shows each direction's FD, L1, speckle and glasses)."""
 
 
-def _minutes(seconds: Any) -> str:
-    return f"{seconds / 60:,.0f} min" if isinstance(seconds, int | float) else "—"
-
-
 def _figures(card: dict[str, Any]) -> str:
     """The card's headline figures, each with the real data's in brackets, as one table cell."""
     by_label = {f["label"]: f for f in card.get("figures") or []}
     labels = [label for label in HEADLINE if label in by_label]
-    labels += [
-        label for label in by_label if label.endswith((" FD", " L1", " speckle", " glasses")) and "→" in label
-    ]
+    labels += [label for label in by_label if label.endswith((" FD", " L1", " speckle", " glasses")) and "→" in label]
     parts = []
     for label in labels:
         f = by_label[label]
         real = f" ({show(f['real'], f['kind'])})" if f["real"] is not None else ""
         parts.append(f"{label} {show(f['value'], f['kind'])}{real}")
     return "; ".join(parts) or "—"
-
-
-def _machines(card: dict[str, Any]) -> str:
-    machines = sorted({s.get("machine", "?") for s in card.get("sessions") or []})
-    return ", ".join(machines) or "not recorded"
 
 
 def row(entry: ModelEntry, page: Path) -> str:
@@ -57,7 +46,7 @@ def row(entry: ModelEntry, page: Path) -> str:
         f"{card['parameters']:,}" if "parameters" in card else "—",
         f"{card['bytes'] / 1e6:.1f} MB ({card.get('dtype', '?')})" if "bytes" in card else "—",
         f"{card['steps']:,}" if "steps" in card else "—",
-        f"{_minutes(card.get('seconds'))} on {_machines(card)}",
+        training_time(card),
         _figures(card),
         f"`{card.get('command', '—')}`",
         f'<img src="{picture}" width="160">' if entry.release.grid_path.is_file() else "—",

@@ -25,6 +25,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -41,8 +42,8 @@ if TYPE_CHECKING:
     from genzoo.models.base import GenerativeModel
 
 CARD = (
-    "model", "file", "sha256", "bytes", "dtype", "parameters", "command", "data", "steps", "seconds", "sessions",
-    "eval", "figures", "precision_check", "curve", "judge", "fingerprint", "genzoo",
+    "model", "file", "sha256", "bytes", "dtype", "parameters", "command", "data", "steps", "seconds", "pace",
+    "sessions", "eval", "figures", "precision_check", "curve", "judge", "fingerprint", "genzoo",
 )  # fmt: skip
 """The keys of a card, in the order it is written."""
 BOOKKEEPING = frozenset(
@@ -216,6 +217,35 @@ def training_seconds(run: RunDir) -> dict[int, float]:
     return {int(r["step"]): float(r["seconds"]) for r in run.read_metrics() if "step" in r and "seconds" in r}
 
 
+def pace(run: RunDir) -> float | None:
+    """Steps per second of ``run`` when it had the machine to itself, as far as its log tells: the upper quartile
+    of its step rate over the intervals between logged steps. A long run shares the cores with other work at times
+    (several-fold slower then), so its logged ``seconds`` overstate what the recipe costs; the quartile skips those
+    stretches and the occasional slow step (a preview, a checkpoint). None when fewer than two steps were logged."""
+    marks = sorted(training_seconds(run).items())
+    rates = sorted((s1 - s0) / (t1 - t0) for (s0, t0), (s1, t1) in pairwise(marks) if t1 > t0)
+    return rates[(3 * (len(rates) - 1)) // 4] if rates else None
+
+
+def training_time(card: Mapping[str, Any]) -> str:
+    """How long a card's run trained, on which machines: its logged time and, when other work slowed it, the
+    time at its unshared pace."""
+    machines = (
+        "; ".join(sorted({s.get("machine", "?") for s in card.get("sessions") or []})) or "a machine not recorded"
+    )
+    seconds, rate, steps = card.get("seconds"), card.get("pace"), card.get("steps")
+    if not isinstance(seconds, int | float):
+        return f"not recorded, on {machines}"
+    text = _duration(seconds)
+    if isinstance(rate, int | float) and isinstance(steps, int) and steps / rate < 0.9 * seconds:
+        text += f" logged ({_duration(steps / rate)} at its unshared pace of {rate:.2f} steps/s)"
+    return f"{text} on {machines}"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds >= 5400 else f"{seconds / 60:,.0f} min"
+
+
 def curve(run: RunDir, *, n: int, seed: int, every: int) -> list[dict[str, Any]]:
     """The learning curve: the headline figures of every kept checkpoint whose step is a multiple of ``every``,
     and of the final weights, with the training time up to each."""
@@ -365,6 +395,7 @@ def make_release(
         "data": final.extra.get("data"),
         "steps": final.step,
         "seconds": training_seconds(run).get(final.step),
+        "pace": None if (rate := pace(run)) is None else round(rate, 3),
         "sessions": sessions(run, final.step),
         "eval": {k: v for k, v in result.items() if k != "checkpoint"},
         "figures": [asdict(f) for f in figures(result)],

@@ -17,7 +17,7 @@ import genzoo
 from genzoo.checkpoint import read_header, sha256_of
 from genzoo.errors import CheckpointError, ConfigError, GenzooError
 from genzoo.registry import Release, models
-from genzoo.release import CARD, check_release, fingerprint, make_release, same_figures
+from genzoo.release import CARD, check_release, fingerprint, make_release, pace, same_figures, training_time
 from genzoo.runs import RunDir, find_weights
 from tests.conftest import CG_TINY, cli_fails, cli_ok, single_thread
 
@@ -83,7 +83,7 @@ def test_a_release_is_weights_a_card_and_a_picture(released: tuple[Path, Release
     assert card["sha256"] == release.sha256 == sha256_of(release.path)
     assert card["bytes"] == release.path.stat().st_size
     assert card["command"] == "genzoo train vae-conv --preset tiny"
-    assert card["steps"] == 8 and card["seconds"] > 0
+    assert card["steps"] == 8 and card["seconds"] > 0 and card["pace"] > 0
     assert [p["step"] for p in card["curve"]] == [4, 8]
     assert card["sessions"][0]["steps"] == [0, 8] and card["sessions"][0]["machine"]
     assert card["eval"]["n"] == 16 and card["eval"]["seed"] == 0
@@ -96,6 +96,27 @@ def test_a_release_is_weights_a_card_and_a_picture(released: tuple[Path, Release
     assert dtypes == ({"F16"} if card["dtype"] == "fp16" else {"F32"})
     assert card["precision_check"]["alike"] is (card["dtype"] == "fp16")
     assert len(card["fingerprint"]) == 16
+
+
+def test_the_card_tells_the_time_logged_from_the_time_unshared(tmp_path: Path) -> None:
+    """A long run that shared the cores with other work for a third of its steps: its logged time overstates the
+    recipe's cost; the pace is the rate of its unshared stretches, and the card's time says both."""
+    run = RunDir(tmp_path)
+    rates = [2.0] * 20 + [0.5] * 10  # steps per second in each 100-step stretch
+    seconds = [0.0]
+    for rate in rates:
+        seconds.append(seconds[-1] + 100 / rate)
+    run.metrics_file.write_text(
+        "".join(json.dumps({"step": 100 * i, "seconds": t}) + "\n" for i, t in enumerate(seconds))
+    )
+    assert pace(run) == 2.0
+    card = {"seconds": seconds[-1], "steps": 3000, "pace": 2.0, "sessions": [{"machine": "AMD EPYC (AVX-512 BF16)"}]}
+    assert (
+        training_time(card) == "50 min logged (25 min at its unshared pace of 2.00 steps/s) on AMD EPYC (AVX-512 BF16)"
+    )
+    alone = {**card, "seconds": 1500.0}
+    assert training_time(alone) == "25 min on AMD EPYC (AVX-512 BF16)"  # nothing shared it: one figure
+    assert pace(RunDir(tmp_path / "empty")) is None
 
 
 def test_a_release_must_be_its_presets_run(released: tuple[Path, Release, dict], tmp_path: Path) -> None:

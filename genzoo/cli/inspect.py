@@ -16,7 +16,7 @@ from genzoo.cli.app import app, console, err_console, print_json
 from genzoo.cli.completion import complete_sources
 from genzoo.errors import GenzooError
 from genzoo.registry import BUILTIN, DatasetEntry, LossEntry, ModelEntry, datasets, losses, models
-from genzoo.release import show
+from genzoo.release import show, training_time
 from genzoo.runs import finished_runs
 
 
@@ -174,8 +174,6 @@ def card_tables(entry: ModelEntry, card: dict[str, Any]) -> list[Table]:
     beside real data, and the learning curve."""
     assert entry.release is not None
     about = Table(show_header=False, title=f"released weights of {entry.name}", box=box.SIMPLE_HEAD)
-    minutes = f"{card['seconds'] / 60:,.0f} min" if isinstance(card.get("seconds"), int | float) else "?"
-    machines = sorted({s.get("machine", "?") for s in card.get("sessions") or []}) or ["not recorded"]
     rows = {
         "file": str(entry.release.path),
         "sha256": entry.release.sha256,
@@ -183,7 +181,7 @@ def card_tables(entry: ModelEntry, card: dict[str, Any]) -> list[Table]:
         "parameters": f"{card['parameters']:,}" if "parameters" in card else None,
         "command": card.get("command"),
         "data": json.dumps(card.get("data")) if card.get("data") else None,
-        "trained": f"{card['steps']:,} steps in {minutes} on {'; '.join(machines)}" if "steps" in card else None,
+        "trained": f"{card['steps']:,} steps in {training_time(card)}" if "steps" in card else None,
         "evaluated": f"genzoo eval, n = {card.get('eval', {}).get('n')}, seed {card.get('eval', {}).get('seed')}"
         if card.get("eval")
         else None,
