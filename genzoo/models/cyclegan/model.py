@@ -252,7 +252,7 @@ class MultiScaleDiscriminator(nn.Module):
         return torch.stack([m.repeat_interleave(length // m.shape[1], dim=1) for m in maps], 1)
 
 
-def make_discriminator(config: TranslatorConfig) -> nn.Module:
+def patch_discriminator(config: TranslatorConfig) -> nn.Module:
     """One PatchGAN (``disc_scales`` 1: the reference's layout and weight names), else a multi-scale one."""
     return PatchDiscriminator(config) if config.disc_scales == 1 else MultiScaleDiscriminator(config)
 
@@ -343,9 +343,10 @@ def l1(a: Tensor, b: Tensor) -> Tensor:
 
 
 class Translator(GenerativeModel):
-    """What every translator shares: two generators, ``G_AB`` (domain A into B) and ``G_BA``, and two PatchGAN
-    discriminators, ``D_A`` and ``D_B``; choosing the generator for a target domain, translating, the optimisers
-    (``G`` for the generators and any other trained head, ``D`` for the discriminators), the learning rate held and
+    """What every translator shares: two generators, ``G_AB`` (domain A into B) and ``G_BA``, and two
+    discriminators, ``D_A`` and ``D_B`` (PatchGANs, unless a family brings its own); choosing the generator for a
+    target domain, translating, the optimisers (``G`` for the generators and any other trained head, ``D`` for the
+    discriminators), the learning rate held and
     then decayed linearly, and the moving average of the generators' weights. Families add their training step."""
 
     config: TranslatorConfig
@@ -353,17 +354,27 @@ class Translator(GenerativeModel):
     averaged = ("G_AB", "G_BA")
     training_only: ClassVar[tuple[str, ...]] = ("D_A", "D_B")
 
-    def __init__(self, config: TranslatorConfig, make_generator: Callable[[], nn.Module]) -> None:
+    def __init__(
+        self,
+        config: TranslatorConfig,
+        make_generator: Callable[[], nn.Module],
+        make_discriminator: Callable[[], nn.Module] | None = None,
+    ) -> None:
         super().__init__(config)
         self.G_AB = make_generator()
         self.G_BA = make_generator()
-        self.D_A = make_discriminator(config)
-        self.D_B = make_discriminator(config)
+        self.D_A = make_discriminator() if make_discriminator else patch_discriminator(config)
+        self.D_B = make_discriminator() if make_discriminator else patch_discriminator(config)
         self.gan_loss = cast(GanLossFn, get_loss(config.gan_loss, "gan"))
 
     @property
     def average_decay(self) -> float:
         return self.config.ema
+
+    @property
+    def weight_decay(self) -> float:
+        """Adam's weight decay of every network (0: none, the CycleGAN's and CUT's)."""
+        return 0.0
 
     # ---- domains ---------------------------------------------------------------------------------------------------
 
@@ -427,8 +438,8 @@ class Translator(GenerativeModel):
         discriminators = itertools.chain(self.D_A.parameters(), self.D_B.parameters())
         fused = self.device.type in {"cpu", "cuda"}  # one kernel for all parameters: much faster than a loop
         return {
-            "G": torch.optim.Adam(self.trained_by_g(), lr=c.lr, betas=betas, fused=fused),
-            "D": torch.optim.Adam(discriminators, lr=c.lr, betas=betas, fused=fused),
+            "G": torch.optim.Adam(self.trained_by_g(), c.lr, betas, weight_decay=self.weight_decay, fused=fused),
+            "D": torch.optim.Adam(discriminators, c.lr, betas, weight_decay=self.weight_decay, fused=fused),
         }
 
     def configure_schedulers(
