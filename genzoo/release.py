@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 CARD = (
     "model", "file", "sha256", "bytes", "dtype", "parameters", "command", "data", "steps", "seconds", "pace",
-    "sessions", "eval", "figures", "precision_check", "curve", "judge", "fingerprint", "genzoo",
+    "sessions", "eval", "figures", "note", "precision_check", "curve", "judge", "fingerprint", "genzoo",
 )  # fmt: skip
 """The keys of a card, in the order it is written."""
 BOOKKEEPING = frozenset(
@@ -355,9 +355,11 @@ def make_release(
     curve_every: int | None = None,
     half: bool | None = None,
     package: str = "genzoo",
+    note: str | None = None,
 ) -> tuple[Release, dict[str, Any]]:
     """Release the finished run ``source`` into the folder ``out`` (see the module's docstring); ``half`` None
-    chooses float16 when it measures as float32 does. Returns the ``Release`` to register (with ``package``, the
+    chooses float16 when it measures as float32 does; ``note``, the releaser's words on the figures (what limits
+    those that miss their targets). Returns the ``Release`` to register (with ``package``, the
     package whose ``released/`` folder ``out`` is) and the card."""
     run = finished_run(source)
     name = str(run.read_config()["name"])
@@ -399,6 +401,7 @@ def make_release(
         "sessions": sessions(run, final.step),
         "eval": {k: v for k, v in result.items() if k != "checkpoint"},
         "figures": [asdict(f) for f in figures(result)],
+        "note": note,
         "precision_check": {"alike": alike, "largest_difference": worst, "fp32": figures_of(evaluated["fp32"])},
         "curve": points,
         "judge": result.get("judge"),

@@ -9,6 +9,7 @@ import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -30,6 +31,7 @@ PRESET = {
 }
 """A tiny vae-conv recipe, registered as the preset ``tiny`` for these tests."""
 PACKAGE = "genzoo_release_fixture"
+NOTE = "Eight steps: its figures show the card, not a model."
 
 
 def patched(name: str, **changes: object) -> pytest.MonkeyPatch:
@@ -52,7 +54,9 @@ def released(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, R
     try:
         with single_thread():
             run = genzoo.train("vae-conv", preset="tiny", out=root / "run").run_dir
-            release, card = make_release(run, package / "released", preset="tiny", n=16, curve_every=4, package=PACKAGE)
+            release, card = make_release(
+                run, package / "released", preset="tiny", n=16, curve_every=4, package=PACKAGE, note=NOTE
+            )
         yield run, release, card
     finally:
         patch.undo()
@@ -95,7 +99,7 @@ def test_a_release_is_weights_a_card_and_a_picture(released: tuple[Path, Release
     dtypes = {dtype for name, (dtype, _) in header.tensors.items() if "num_batches" not in name}
     assert dtypes == ({"F16"} if card["dtype"] == "fp16" else {"F32"})
     assert card["precision_check"]["alike"] is (card["dtype"] == "fp16")
-    assert len(card["fingerprint"]) == 16
+    assert len(card["fingerprint"]) == 16 and card["note"] == NOTE
 
 
 def test_the_card_tells_the_time_logged_from_the_time_unshared(tmp_path: Path) -> None:
@@ -293,7 +297,7 @@ def test_list_and_info_show_the_release(with_release: Release, runner: CliRunner
     shown = cli_ok(runner, "info", "vae-conv")
     for words in ("released weights of vae-conv", "genzoo train vae-conv --preset tiny", "genzoo eval of the"):
         assert words in shown
-    assert "learning curve" in shown and "real data" in shown
+    assert "learning curve" in shown and "real data" in shown and NOTE in " ".join(shown.split())
     payload = json.loads(cli_ok(runner, "info", "vae-conv", "--json"))
     assert payload["release"]["sha256"] == with_release.sha256
     assert payload["presets"]["tiny"]["model"]["latent_dim"] == 8
@@ -334,6 +338,52 @@ def test_every_released_file_loads_and_draws_its_fingerprint(name: str) -> None:
 def test_the_shipped_weights_fit_the_size_budget() -> None:
     total = sum(models.get(name).release.path.stat().st_size for name in SHIPPED)  # type: ignore[union-attr]
     assert total <= MAX_SHIPPED_BYTES
+
+
+def _zoo_table() -> Any:
+    """docs/zoo_table.py as a module (the docs' scripts are not part of the package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "zoo_table", Path(__file__).resolve().parents[1] / "docs/zoo_table.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["zoo_table"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _figure(key: str, value: float, real: float | None, kind: str) -> dict[str, Any]:
+    return {"key": key, "label": key.replace("->", "→").replace(".", " "), "value": value, "real": real, "kind": kind}
+
+
+def test_the_zoo_page_holds_each_release_against_its_targets() -> None:
+    rows = _zoo_table().target_rows(
+        "cyclegan-resnet",
+        {
+            "figures": [
+                _figure("cartoon->anime.fd", 80.0, 33.0, "number"),
+                _figure("anime->cartoon.fd", 120.0, 34.0, "number"),
+                _figure("cartoon->anime.speckle", 0.0200, 0.0170, "error"),  # 1.18 × real: within 20 %
+                _figure("anime->cartoon.speckle", 0.0300, 0.0200, "error"),  # 1.5 ×
+                _figure("cartoon->anime.glasses", 0.951, 1.0, "share"),
+                _figure("anime->cartoon.glasses", 0.996, 1.0, "share"),
+            ]
+        },
+    )
+    fd, glasses, speckle = rows  # targets without figures on the card are left out
+    assert fd.startswith("| `cyclegan-resnet` | FD ≤ 100 | cartoon→anime fd 80") and fd.endswith("✗ | not yet |")
+    assert "cartoon→anime glasses 95.1 % ✓; anime→cartoon glasses 99.6 % ✓ | met |" in glasses
+    assert "speckle 0.02 ✓" in speckle and "speckle 0.03 ✗" in speckle
+    acgan = _zoo_table().target_rows(
+        "acgan",
+        {"figures": [_figure("accuracy.hair_color", 0.99, 1.0, "share"), _figure("accuracy.mouth", 0.9, 1.0, "share")]},
+    )
+    assert acgan == [
+        "| `acgan` | accuracy ≥ 97 % on each attribute | accuracy hair_color 99.0 % ✓; accuracy mouth 90.0 % ✗ "
+        "| not yet |"
+    ]
 
 
 def test_the_zoo_page_says_what_the_cards_say() -> None:

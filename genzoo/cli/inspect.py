@@ -186,6 +186,7 @@ def card_tables(entry: ModelEntry, card: dict[str, Any]) -> list[Table]:
         if card.get("eval")
         else None,
         "picture": str(entry.release.grid_path) if entry.release.grid_path.is_file() else None,
+        "note": card.get("note"),
     }
     for key, value in rows.items():
         if value is not None:

@@ -53,11 +53,17 @@ def release(
         int | None, typer.Option(min=1, help="Steps between the learning curve's points (default: a tenth of the run).")
     ] = None,
     package: Annotated[str, typer.Option(help="The package that ships OUT (a plugin's own).")] = "genzoo",
+    note: Annotated[
+        str | None,
+        typer.Option(help="The card's note: what the figures show, and what limits those that miss their targets."),
+    ] = None,
 ) -> None:
     """Release a finished run: inference-only weights (float16 where they measure as float32 do), a card (data,
     command, steps, time, machine, learning curve, `genzoo eval` beside real data) and a picture, then print the
     `Release` to register with the model. Measures every curve point not measured yet: minutes per point."""
-    made, card = make_release(run, out, preset=preset, n=n, seed=seed, curve_every=curve_every, package=package)
+    made, card = make_release(
+        run, out, preset=preset, n=n, seed=seed, curve_every=curve_every, package=package, note=note
+    )
     console.print(
         f"released {card['model']} into {escape(str(out))}: {card['file']} ({card['bytes'] / 1e6:.1f} MB, "
         f"{card['dtype']}), the card {card['model']}.json and the picture {card['model']}.png",
