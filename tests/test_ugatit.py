@@ -62,7 +62,7 @@ def test_the_networks_have_the_papers_shapes() -> None:
     out, logits, heatmap = model.G_AB.attend(x)
     assert out.shape == x.shape and logits.shape == (2, 2) and heatmap.shape == (2, 1, 16, 16)
     shapes = [tuple(o.shape) for o in model.D_A(x)]
-    assert shapes == [(2, 1, 2, 2), (2, 2), (2, 1, 6, 6), (2, 2)]  # global down to 4×4, local 3 layers; attention
+    assert shapes == [(2, 1, 2, 2), (2, 2), (2, 1, 14, 14), (2, 2)]  # global down to 4×4, local 2 layers; attention
     assert model.config.global_layers == 4
 
 

@@ -36,7 +36,11 @@ class UGATITConfig(TranslatorConfig):
 
     model_example: ClassVar[str] = "ugatit"
     disc_layers: int = Field(
-        3, ge=1, le=6, description="Stride-2 layers of the local discriminator (the global one goes down to 4×4)."
+        2,
+        ge=1,
+        le=6,
+        description="Stride-2 layers of the local discriminator: 2 sees 33-px patches, about half a 64-px face (the "
+        "paper's sees about a quarter of 256 px); the global one goes down to 4×4.",
     )
     n_blocks: int = Field(4, ge=1, description="Residual blocks in each generator's encoder and decoder (paper: 4).")
     lr: float = Field(1e-4, gt=0, description="Adam learning rate of generators and discriminators (paper: 1e-4).")
