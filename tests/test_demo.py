@@ -95,6 +95,19 @@ def _png(path: Path, mode: str, size: tuple[int, int] = (40, 40)) -> Path:
     return path
 
 
+def test_with_no_argument_the_page_shows_the_released_weights_and_your_runs(tiny_run: Path, tmp_path: Path) -> None:
+    """Right after installing, with no run of one's own, the page offers every released model (its card's figures
+    beside it); a finished run of another model joins them."""
+    from genzoo.registry import models
+
+    released = [e.name for e in models.entries() if e.release is not None]
+    assert "cyclegan-resnet" in released and demo.default_sources(tmp_path / "runs") == released
+    ex = demo.exhibit("cyclegan-resnet", tmp_path / "runs")
+    assert "released" in ex.origin and ex.figures  # what it uses, and the card's figures
+    shutil.copytree(tiny_run, tmp_path / "runs" / "vae-conv-mine")
+    assert set(demo.default_sources(tmp_path / "runs")) == {*released, "vae-conv"}
+
+
 def test_odd_uploads(shown: dict[str, demo.Exhibit], tmp_path: Path) -> None:
     grey = demo.read_upload(_png(tmp_path / "grey.png", "L"), 16)
     assert grey.shape == (1, 3, 16, 16) and float((grey - 100 / 255).abs().max()) < 1e-6

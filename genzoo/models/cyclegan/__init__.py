@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from genzoo.models.translator import ResnetGeneratorConfig, TranslatorConfig
-from genzoo.registry import Preset, register_model
+from genzoo.registry import Preset, builtin_release, register_model
 
 if TYPE_CHECKING:
     from genzoo.models.cyclegan.model import CycleGAN
@@ -116,6 +116,7 @@ second half."""
     train_defaults=TRAIN_DEFAULTS,
     curve_groups=CURVE_GROUPS,
     presets={"zoo": ZOO_RESNET},
+    release=builtin_release("cyclegan-resnet", "b53e5ec3ca8043b6234fef0dec4f15a0a3a33a37120dd3eebdcfdc90cb69a53a"),
 )
 def cyclegan_resnet(config: ResnetCycleGANConfig) -> CycleGAN:
     from genzoo.models.cyclegan.model import CycleGAN, ResnetGenerator
