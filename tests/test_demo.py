@@ -143,16 +143,20 @@ def _need(what: str, found: object) -> None:
 
 
 @pytest.fixture(scope="module")
-def page(tiny_run: Path, gan_runs: dict[str, Path], translator_run: Path, genzoo_home: Path) -> Iterator[str]:
-    """`genzoo demo` serving the three tiny models on a free loopback port; its URL."""
+def page(
+    tiny_run: Path, gan_runs: dict[str, Path], genzoo_home: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """`genzoo demo` serving two tiny models and the released cyclegan-resnet (by name, from a folder with no
+    runs/, as right after installing) on a free loopback port; its URL."""
     import importlib.util
 
     _need("gradio", importlib.util.find_spec("gradio"))
     port = demo.free_port("127.0.0.1")
-    command = [sys.executable, "-m", "genzoo", "demo", str(tiny_run), str(gan_runs["acgan"]), str(translator_run)]
+    command = [sys.executable, "-m", "genzoo", "demo", str(tiny_run), str(gan_runs["acgan"]), "cyclegan-resnet"]
     server = subprocess.Popen(
         [*command, "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
+        cwd=tmp_path_factory.mktemp("fresh"),
     )  # fmt: skip
     try:
         assert server.stdout is not None
@@ -247,12 +251,13 @@ def test_the_page_in_a_browser(page: str, browser: object, tmp_path: Path) -> No
     _click(d, "acgan-cond-button")
     _click(d, "acgan-cond-hair_color", "blue")
     assert _image(d, "acgan-cond-out")[1] == big(20, 4 * 16 + 5 * 2)[1]
-    # a built-in face translated, with its truth; then an upload; then a non-image
+    # the released translator: a built-in face translated, with its truth; then an upload; then a non-image
     _click(d, "model-cyclegan-resnet-button")
+    assert "released weights" in d.page_source  # type: ignore[attr-defined]
     _click(d, "cyclegan-resnet-trans-button")
     _click(d, "cyclegan-resnet-trans-go")
-    assert _image(d, "cyclegan-resnet-trans-translation")[1] == big(32, 32)[1]
-    assert _image(d, "cyclegan-resnet-trans-truth")[1] == big(32, 32)[1]
+    assert _image(d, "cyclegan-resnet-trans-translation")[1] == big(64, 64)[1]
+    assert _image(d, "cyclegan-resnet-trans-truth")[1] == big(64, 64)[1]
     d.save_screenshot(str(tmp_path / "demo.png"))  # type: ignore[attr-defined]
     face = _png(tmp_path / "face.png", "RGB", (64, 48))
     upload = d.find_element("css selector", "#cyclegan-resnet-trans-upload input[type=file]")  # type: ignore[attr-defined]
