@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from genzoo.config import Config, KLScheduleKind, ModelConfig, ReconLoss
-from genzoo.registry import Preset, register_model
+from genzoo.registry import Preset, builtin_release, register_model
 
 if TYPE_CHECKING:
     from genzoo.models.vae.model import VAE
@@ -87,6 +87,7 @@ def vae_conv(config: ConvVAEConfig) -> VAE:
     train_defaults={"steps": 3000, "batch_size": 64},
     curve_groups=CURVE_GROUPS,
     presets={"zoo": ZOO_MLP},
+    release=builtin_release("vae-mlp", "82db769a1168909ddfc36f37382c93ac9e67b0483f76f951c5fb153b8244308b"),
 )
 def vae_mlp(config: MLPVAEConfig) -> VAE:
     from genzoo.models.vae.model import VAE, mlp_decoder, mlp_encoder
