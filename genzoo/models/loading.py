@@ -193,9 +193,7 @@ def export(
     return read_header(out)
 
 
-def require(
-    source: str | Path, capability: str, root: Path = DEFAULT_ROOT, weights: WeightsChoice = "auto"
-) -> None:
+def require(source: str | Path, capability: str, root: Path = DEFAULT_ROOT, weights: WeightsChoice = "auto") -> None:
     """Fail early, before looking for weights, when the model behind ``source`` cannot do ``capability``."""
     if str(source) in models and not Path(source).exists():
         entry = models.get(str(source))

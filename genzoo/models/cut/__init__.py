@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import Field
 
-from genzoo.models.translator import ResnetGeneratorConfig
+from genzoo.models.translator import TRAIN_DEFAULTS, ResnetGeneratorConfig
 from genzoo.registry import Preset, register_model
 
 if TYPE_CHECKING:
@@ -42,13 +42,6 @@ class CUTConfig(ResnetGeneratorConfig):
     nce_temperature: float = Field(0.07, gt=0, description="Temperature of the contrastive softmax.")
 
 
-TRAIN_DEFAULTS: dict[str, object] = {
-    "steps": 3000,
-    "batch_size": 4,
-    "log_every": 50,
-    "preview_every": 500,
-    "checkpoint_every": 500,
-}
 CURVE_GROUPS = {
     "generators": ["loss_G", "adv_A", "adv_B"],
     "PatchNCE": ["nce_A", "nce_B", "nce_idt_A", "nce_idt_B"],

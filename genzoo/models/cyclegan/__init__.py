@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from genzoo.models.translator import ResnetGeneratorConfig, TranslatorConfig
+from genzoo.models.translator import TRAIN_DEFAULTS, ResnetGeneratorConfig, TranslatorConfig
 from genzoo.registry import Preset, builtin_release, register_model
 
 if TYPE_CHECKING:
@@ -85,15 +85,6 @@ CURVE_GROUPS = {
     "generators": ["loss_G", "adv_A", "adv_B"],
     "cycle and identity": ["cycle_A", "cycle_B", "idt_A", "idt_B"],
     "discriminators": ["D_A", "D_B"],
-}
-# Measured (benchmarks/bench_cyclegan.py, docs/cyclegan.md): the default cyclegan-resnet at 64 px runs about 2.2
-# steps/s of batch 4 on 2 CPU cores with bf16 autocast, so 3000 steps take about 23 minutes.
-TRAIN_DEFAULTS: dict[str, object] = {
-    "steps": 3000,
-    "batch_size": 4,
-    "log_every": 50,
-    "preview_every": 500,
-    "checkpoint_every": 500,
 }
 
 

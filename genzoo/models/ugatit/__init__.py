@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import Field, model_validator
 
-from genzoo.models.translator import TranslatorConfig
+from genzoo.models.translator import TRAIN_DEFAULTS, TranslatorConfig
 from genzoo.registry import register_model
 
 if TYPE_CHECKING:
@@ -69,13 +69,6 @@ class UGATITConfig(TranslatorConfig):
         return self.image_size.bit_length() - 3
 
 
-TRAIN_DEFAULTS: dict[str, object] = {
-    "steps": 3000,
-    "batch_size": 4,
-    "log_every": 50,
-    "preview_every": 500,
-    "checkpoint_every": 500,
-}
 CURVE_GROUPS = {
     "generators": ["loss_G", "adv_A", "adv_B"],
     "cycle and identity": ["cycle_A", "cycle_B", "idt_A", "idt_B"],
