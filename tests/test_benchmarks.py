@@ -127,6 +127,20 @@ def test_option_benchmark_table(monkeypatch: pytest.MonkeyPatch, capsys: pytest.
         assert without > 0 and with_ > 0 and ratio == pytest.approx(with_ / without, rel=0.002, abs=0.006)
 
 
+def test_models_side_by_side(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Two models' Trainer rates in one table, each with its steps/s and its ratio to the first's."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    bench = script("bench_models")
+    args = ["--models", "cyclegan-resnet", "ugatit", "--set", "image_size=32", "width=4", "disc_width=4", "n_blocks=1"]
+    run_main(bench, monkeypatch, *args, "--steps", "1", "--repeats", "1")
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[3:]}
+    assert set(rows) == {"cyclegan-resnet", "ugatit"}
+    assert float(rows["cyclegan-resnet"][4].rstrip("x")) == 1.0  # the first model is the yardstick
+    for row in rows.values():
+        batch, images, steps = int(row[1]), float(row[2]), float(row[3])
+        assert images > 0 and steps == pytest.approx(images / batch, rel=0.01)
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/PID/status and /proc/PID/io")
 def test_data_memory_and_reads_tables(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
