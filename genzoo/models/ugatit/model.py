@@ -55,12 +55,11 @@ class Attention(nn.Module):
 
 
 def _mix(x: Tensor, rho: Tensor) -> Tensor:
-    """``rho`` × instance-normalised ``x`` + (1 − ``rho``) × layer-normalised ``x`` (statistics in float32)."""
+    """``rho`` × instance-normalised ``x`` + (1 − ``rho``) × layer-normalised ``x`` (torch's fused norms, in
+    float32)."""
     x32 = x.float()
-    by_image = (x32 - x32.mean((2, 3), keepdim=True)) / torch.sqrt(x32.var((2, 3), keepdim=True, unbiased=False) + EPS)
-    by_layer = (x32 - x32.mean((1, 2, 3), keepdim=True)) / torch.sqrt(
-        x32.var((1, 2, 3), keepdim=True, unbiased=False) + EPS
-    )
+    by_image = F.instance_norm(x32, eps=EPS)
+    by_layer = F.layer_norm(x32, x32.shape[1:], eps=EPS)
     return (rho * by_image + (1 - rho) * by_layer).to(x.dtype)
 
 
