@@ -314,6 +314,9 @@ def test_the_release_command(released: tuple[Path, Release, dict], tmp_path: Pat
     assert f"release=Release('{PACKAGE}', 'released/vae-conv.safetensors', '{sha256}')" in out
     assert json.loads((tmp_path / "vae-conv.json").read_text())["sha256"] == sha256
     assert (tmp_path / "vae-conv.json").is_file() and (tmp_path / "vae-conv.png").is_file()
+    with _undoing("vae-conv", {"tiny": PRESET}):  # genzoo's own: the registration its models use
+        out = cli_ok(runner, "release", str(run), "--out", str(tmp_path / "own"), "--preset", "tiny", "-n", "16")
+    assert f"release=builtin_release('vae-conv', '{sha256_of(tmp_path / 'own' / 'vae-conv.safetensors')}')" in out
 
 
 # ---- the released weights genzoo ships ------------------------------------------------------------------------------

@@ -70,11 +70,13 @@ def release(
         highlight=False,
         soft_wrap=True,
     )
-    console.print(
-        f"register it with the model: release=Release({made.package!r}, {made.file!r}, {made.sha256!r})",
-        highlight=False,
-        soft_wrap=True,
+    builtin = made.package == "genzoo" and made.file == f"released/{card['model']}.safetensors"
+    registration = (
+        f"builtin_release({card['model']!r}, {made.sha256!r})"
+        if builtin
+        else f"Release({made.package!r}, {made.file!r}, {made.sha256!r})"
     )
+    console.print(f"register it with the model: release={registration}", highlight=False, soft_wrap=True)
 
 
 @app.command()
