@@ -47,8 +47,9 @@ class Attention(nn.Module):
         self.activation = activation
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        gap_w, gmp_w = self.gap_fc.weight, self.gmp_fc.weight  # (1, C): the classifiers' weights
-        logits = torch.cat([self.gap_fc(x.mean((2, 3))), self.gmp_fc(x.amax((2, 3)))], 1)
+        # the classifiers' weights (1, C), read once: a spectrally normalised one runs its power iteration per read
+        gap_w, gmp_w = self.gap_fc.weight, self.gmp_fc.weight
+        logits = torch.cat([F.linear(x.mean((2, 3)), gap_w), F.linear(x.amax((2, 3)), gmp_w)], 1)
         both = torch.cat([x * gap_w.view(1, -1, 1, 1), x * gmp_w.view(1, -1, 1, 1)], 1)
         attended = self.activation(self.fuse(both))
         return attended, logits, attended.sum(1, keepdim=True)
