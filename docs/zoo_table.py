@@ -109,10 +109,10 @@ def target_rows(name: str, card: dict[str, Any]) -> list[str]:
     return rows
 
 
-def row(entry: ModelEntry, page: Path) -> str:
-    """One model's row: name, parameters, file size, steps, training time and machine, figures, thumbnail."""
+def row(entry: ModelEntry, card: dict[str, Any], page: Path) -> str:
+    """One model's row from its ``card``: name, parameters, file size, steps, training time and machine, figures,
+    thumbnail."""
     assert entry.release is not None
-    card = entry.release.card()
     picture = os.path.relpath(entry.release.grid_path, page.parent)
     cells = [
         f"`{entry.name}`",
@@ -129,18 +129,19 @@ def row(entry: ModelEntry, page: Path) -> str:
 
 def table(page: Path) -> str:
     released = [e for e in models.entries() if e.release is not None]
+    cards = {e.name: e.release.card() for e in released}  # type: ignore[union-attr]
     waiting = [e.name for e in models.entries() if e.release is None]
     lines = [
         "<!-- zoo -->",
         "| model | parameters | file | steps | training time | `genzoo eval` (real data) | reproduce | picture |",
         "|---|---:|---:|---:|---|---|---|---|",
-        *(row(e, page) for e in released),
+        *(row(e, cards[e.name], page) for e in released),
     ]
     if not released:
         lines.append("| *none released yet* | | | | | | | |")
     if waiting:
         lines += ["", f"Not released yet: {', '.join(f'`{name}`' for name in waiting)}."]
-    targets = [r for e in released for r in target_rows(e.name, e.release.card())]  # type: ignore[union-attr]
+    targets = [r for name, card in cards.items() for r in target_rows(name, card)]
     if targets:
         lines += [
             "",
@@ -150,8 +151,7 @@ def table(page: Path) -> str:
             "|---|---|---|---|",
             *targets,
         ]
-    notes = [(e.name, e.release.card().get("note")) for e in released]  # type: ignore[union-attr]
-    lines += [f"\n**`{name}`**: {note}" for name, note in notes if note]
+    lines += [f"\n**`{name}`**: {card['note']}" for name, card in cards.items() if card.get("note")]
     return "\n".join([*lines, "<!-- /zoo -->"])
 
 

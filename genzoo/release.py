@@ -217,12 +217,13 @@ def training_seconds(run: RunDir) -> dict[int, float]:
     return {int(r["step"]): float(r["seconds"]) for r in run.read_metrics() if "step" in r and "seconds" in r}
 
 
-def pace(run: RunDir) -> float | None:
-    """Steps per second of ``run`` when it had the machine to itself, as far as its log tells: the upper quartile
-    of its step rate over the intervals between logged steps. A long run shares the cores with other work at times
-    (several-fold slower then), so its logged ``seconds`` overstate what the recipe costs; the quartile skips those
-    stretches and the occasional slow step (a preview, a checkpoint). None when fewer than two steps were logged."""
-    marks = sorted(training_seconds(run).items())
+def pace(seconds: Mapping[int, float]) -> float | None:
+    """Steps per second of a run when it had the machine to itself, as far as its log tells (``seconds``: its
+    ``training_seconds``): the upper quartile of its step rate over the intervals between logged steps. A long run
+    shares the cores with other work at times (several-fold slower then), so its logged ``seconds`` overstate what
+    the recipe costs; the quartile skips those stretches and the occasional slow step (a preview, a checkpoint).
+    None when fewer than two steps were logged."""
+    marks = sorted(seconds.items())
     rates = sorted((s1 - s0) / (t1 - t0) for (s0, t0), (s1, t1) in pairwise(marks) if t1 > t0)
     return rates[(3 * (len(rates) - 1)) // 4] if rates else None
 
@@ -386,6 +387,7 @@ def make_release(
         shutil.copyfile(narrow if dtype == "fp16" else wide, target)
     result = evaluated[dtype]
     header = read_header(target)
+    logged = training_seconds(run)
     card = {
         "model": name,
         "file": target.name,
@@ -396,8 +398,8 @@ def make_release(
         "command": command(name, preset),
         "data": final.extra.get("data"),
         "steps": final.step,
-        "seconds": training_seconds(run).get(final.step),
-        "pace": None if (rate := pace(run)) is None else round(rate, 3),
+        "seconds": logged.get(final.step),
+        "pace": None if (rate := pace(logged)) is None else round(rate, 3),
         "sessions": sessions(run, final.step),
         "eval": {k: v for k, v in result.items() if k != "checkpoint"},
         "figures": [asdict(f) for f in figures(result)],

@@ -18,7 +18,16 @@ import genzoo
 from genzoo.checkpoint import read_header, sha256_of
 from genzoo.errors import CheckpointError, ConfigError, GenzooError
 from genzoo.registry import Release, models
-from genzoo.release import CARD, check_release, fingerprint, make_release, pace, same_figures, training_time
+from genzoo.release import (
+    CARD,
+    check_release,
+    fingerprint,
+    make_release,
+    pace,
+    same_figures,
+    training_seconds,
+    training_time,
+)
 from genzoo.runs import RunDir, find_weights
 from tests.conftest import CG_TINY, cli_fails, cli_ok, single_thread
 
@@ -113,14 +122,14 @@ def test_the_card_tells_the_time_logged_from_the_time_unshared(tmp_path: Path) -
     run.metrics_file.write_text(
         "".join(json.dumps({"step": 100 * i, "seconds": t}) + "\n" for i, t in enumerate(seconds))
     )
-    assert pace(run) == 2.0
+    assert pace(training_seconds(run)) == 2.0
     card = {"seconds": seconds[-1], "steps": 3000, "pace": 2.0, "sessions": [{"machine": "AMD EPYC (AVX-512 BF16)"}]}
     assert (
         training_time(card) == "50 min logged (25 min at its unshared pace of 2.00 steps/s) on AMD EPYC (AVX-512 BF16)"
     )
     alone = {**card, "seconds": 1500.0}
     assert training_time(alone) == "25 min on AMD EPYC (AVX-512 BF16)"  # nothing shared it: one figure
-    assert pace(RunDir(tmp_path / "empty")) is None
+    assert pace(training_seconds(RunDir(tmp_path / "empty"))) is None
 
 
 def test_a_release_must_be_its_presets_run(released: tuple[Path, Release, dict], tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from rich.markup import escape
 from genzoo import api, sharing
 from genzoo.cli.app import SOURCE_HELP, WeightsOption, app, console, err_console, resolved
 from genzoo.cli.completion import complete_sources
+from genzoo.registry import builtin_release
 from genzoo.release import make_release
 
 
@@ -70,10 +71,9 @@ def release(
         highlight=False,
         soft_wrap=True,
     )
-    builtin = made.package == "genzoo" and made.file == f"released/{card['model']}.safetensors"
     registration = (
         f"builtin_release({card['model']!r}, {made.sha256!r})"
-        if builtin
+        if made == builtin_release(card["model"], made.sha256)
         else f"Release({made.package!r}, {made.file!r}, {made.sha256!r})"
     )
     console.print(f"register it with the model: release={registration}", highlight=False, soft_wrap=True)

@@ -346,8 +346,8 @@ class Translator(GenerativeModel):
     """What every translator shares: two generators, ``G_AB`` (domain A into B) and ``G_BA``, and two
     discriminators, ``D_A`` and ``D_B`` (PatchGANs, unless a family brings its own); choosing the generator for a
     target domain, translating, the optimisers (``G`` for the generators and any other trained head, ``D`` for the
-    discriminators), the learning rate held and
-    then decayed linearly, and the moving average of the generators' weights. Families add their training step."""
+    discriminators), the learning rate held and then decayed linearly, and the moving average of the generators'
+    weights. Families add their training step."""
 
     config: TranslatorConfig
     pixel_range = "symmetric"
@@ -363,8 +363,9 @@ class Translator(GenerativeModel):
         super().__init__(config)
         self.G_AB = make_generator()
         self.G_BA = make_generator()
-        self.D_A = make_discriminator() if make_discriminator else patch_discriminator(config)
-        self.D_B = make_discriminator() if make_discriminator else patch_discriminator(config)
+        discriminator = make_discriminator or (lambda: patch_discriminator(config))
+        self.D_A = discriminator()
+        self.D_B = discriminator()
         self.gan_loss = cast(GanLossFn, get_loss(config.gan_loss, "gan"))
 
     @property

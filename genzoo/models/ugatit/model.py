@@ -272,7 +272,8 @@ class UGATIT(Translator):
 
     @torch.no_grad()
     def _clip_rho(self) -> None:
-        for module in self.modules():
+        """Every trained ``rho`` back into [0, 1] (their moving averages stay inside as averages of values there)."""
+        for module in (*self.G_AB.modules(), *self.G_BA.modules()):
             if isinstance(module, AdaLIN | LIN):
                 module.rho.clamp_(0.0, 1.0)
 
