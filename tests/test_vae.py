@@ -1,15 +1,20 @@
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
+from typer.testing import CliRunner
 
 import genzoo
+from genzoo import checkpoint
 from genzoo.models.base import Batch
 from genzoo.models.vae import KLSchedule
 from genzoo.registry import get_loss
 from genzoo.trainer import StepContext
+from tests.conftest import TINY, cli_ok, single_thread
 
 
 def test_reconstruction_losses_match_their_definitions() -> None:
@@ -73,3 +78,69 @@ def test_train_step_logs_every_term_and_changes_weights(precision: torch.dtype |
     changed = [k for k, v in model.state_dict().items() if v.is_floating_point() and not torch.equal(v, before[k])]
     assert "encoder.0.weight" in changed and "decoder.0.weight" in changed
     assert all(p.grad is None for p in model.parameters())  # ctx.step cleared the gradients
+
+
+# ---- the adversarial term (adv_weight) ------------------------------------------------------------------------------
+
+
+def test_without_the_adversarial_term_a_vae_has_no_discriminator() -> None:
+    model = genzoo.create("vae-conv", image_size=16, width=4, latent_dim=6)
+    assert model.discriminator is None and set(model.configure_optimizers()) == {"vae"}
+    assert not any(k.startswith("discriminator") for k in model.state_dict())
+
+
+@pytest.mark.parametrize("name", ["vae-conv", "vae-mlp"])
+def test_the_adversarial_step_trains_a_discriminator_and_weighs_its_term_adaptively(name: str) -> None:
+    """loss = recon + beta·KL + adv_weight·adv_scale·adv_G, where adv_scale makes the adversarial gradient at the
+    decoder's last layer adv_weight times the reconstruction's; the discriminator has its own optimizer and learns."""
+    torch.manual_seed(0)
+    size = {"vae-mlp": {"hidden": [32]}, "vae-conv": {"width": 4}}[name]
+    model = genzoo.create(name, image_size=16, latent_dim=6, kl_weight=0.5, adv_weight=0.3, **size).train()
+    optimizers = model.configure_optimizers()
+    d_params = {id(p) for p in model.discriminator.parameters()}
+    assert not d_params & {id(p) for g in optimizers["vae"].param_groups for p in g["params"]}
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    ctx = StepContext(optimizers, torch.device("cpu"), None, total_steps=10)
+    logs = {k: float(v) for k, v in model.train_step(Batch(torch.rand(8, 3, 16, 16)), ctx).items()}
+    assert {"adv_G", "adv_scale", "loss_D", "d_real", "d_fake"} <= set(logs)
+    assert all(math.isfinite(v) for v in logs.values()) and logs["adv_scale"] > 0
+    expected = logs["recon"] + 0.5 * logs["kl"] + 0.3 * logs["adv_scale"] * logs["adv_G"]
+    assert logs["loss"] == pytest.approx(expected, rel=1e-4)
+    changed = {k for k, v in model.state_dict().items() if v.is_floating_point() and not torch.equal(v, before[k])}
+    assert any(k.startswith("discriminator.") for k in changed) and any(k.startswith("decoder.") for k in changed)
+    assert all(p.grad is None for p in model.parameters())
+
+    # the weight's meaning, checked on fresh outputs: the scaled term's gradient is adv_weight times recon's
+    x = torch.rand(8, 3, 16, 16)
+    logits, _, _ = model(x)
+    recon = get_loss("mse", "reconstruction")(logits, x)
+    fakes = logits.sigmoid() * 2 - 1
+    adv = model.adversarial(model.discriminator(fakes), True, False)
+    last = [p for p in model.decoder.parameters() if p.dim() > 1][-1]
+    (g_recon,) = torch.autograd.grad(recon, last, retain_graph=True)
+    (g_adv,) = torch.autograd.grad(adv, last)
+    scale = g_recon.norm() / (g_adv.norm() + 1e-4)
+    assert float((0.3 * scale * g_adv).norm()) == pytest.approx(0.3 * float(g_recon.norm()), rel=1e-3)
+
+
+def test_an_adversarial_vae_run_exports_without_its_discriminator_and_resumes_exactly(
+    tmp_path: Path, runner: CliRunner
+) -> None:
+    overrides = [*TINY, "adv_weight=0.5", "disc_width=4"]
+    with single_thread():
+        whole = genzoo.train("vae-conv", data="cartoon", overrides=overrides, steps=8, out=tmp_path / "whole")
+        half = genzoo.train("vae-conv", data="cartoon", overrides=overrides, steps=4, out=tmp_path / "half")
+        resumed = genzoo.train(resume=half.run_dir, steps=8)
+    a = checkpoint.load_tensors(whole.run_dir / "model.safetensors")
+    b = checkpoint.load_tensors(resumed.run_dir / "model.safetensors")
+    assert any(k.startswith("discriminator.") for k in a)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    last = json.loads((whole.run_dir / "metrics.jsonl").read_text().splitlines()[-1])
+    assert {"adv_G", "loss_D", "adv_scale"} <= set(last)
+
+    exported = tmp_path / "vae.safetensors"
+    cli_ok(runner, "export", str(whole.run_dir), str(exported), "--fp32")
+    assert {k.split(".")[0] for k in checkpoint.load_tensors(exported)} == {"encoder", "decoder"}
+    model = genzoo.load(exported)
+    x = torch.rand(2, 3, 16, 16)
+    assert torch.allclose(model.reconstruct(x), genzoo.load(whole.run_dir).reconstruct(x), atol=1e-6)

@@ -32,7 +32,7 @@ from genzoo.losses.gan import r1_penalty
 from genzoo.models.augment import diff_augment
 from genzoo.models.base import Batch, GenerativeModel, Row, StepContext
 from genzoo.models.gan import ACGANConfig, DCGANConfig, GANConfig
-from genzoo.models.layers import blur_before
+from genzoo.models.layers import ConvDiscriminator
 from genzoo.models.sampling import random_conditions
 from genzoo.registry import get_loss
 
@@ -149,40 +149,6 @@ class ConditionalBatchNorm2d(nn.Module):
         return self.norm(x) * scale[:, :, None, None] + shift[:, :, None, None]
 
 
-class Discriminator(nn.Module):
-    """``(N, 3, size, size)`` → ``(N, outputs)`` logits: stride-2 convolutions with BatchNorm (none on the first)
-    and LeakyReLU 0.2 down to 4×4, then a 4×4 convolution to ``outputs`` values (real/fake, then class logits).
-
-    With ``d_norm="spectral"`` every convolution is spectrally normalised and there is no BatchNorm; ``d_blur`` puts
-    a fixed binomial ``Blur`` before each stride-2 convolution (``all``) or each but the first, on the image
-    (``inner``); no weights.
-    """
-
-    def __init__(self, config: GANConfig, outputs: int) -> None:
-        super().__init__()
-        widths = layer_widths(config)
-        spectral = config.d_norm == "spectral"
-
-        def conv(c_in: int, c_out: int, *args: int, bias: bool = True) -> nn.Module:
-            layer = nn.Conv2d(c_in, c_out, *args, bias=bias or spectral)
-            return nn.utils.parametrizations.spectral_norm(layer) if spectral else layer
-
-        blur = config.d_blur
-        layers: list[nn.Module] = [
-            *blur_before(blur, 3, first=True),
-            conv(3, widths[0], 4, 2, 1),
-            nn.LeakyReLU(0.2, True),
-        ]
-        for w_in, w_out in itertools.pairwise(widths):
-            norm = [] if spectral else [nn.BatchNorm2d(w_out)]
-            layers += [*blur_before(blur, w_in), conv(w_in, w_out, 4, 2, 1, bias=False), *norm, nn.LeakyReLU(0.2, True)]
-        self.features = nn.Sequential(*layers)
-        self.head = conv(widths[-1], outputs, BOTTOM, 1, 0)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.features(x)).flatten(1)
-
-
 def dcgan_init(module: nn.Module) -> None:
     """The DCGAN paper's initialisation: weights N(0, 0.02), BatchNorm scales N(1, 0.02), biases 0."""
     if isinstance(module, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
@@ -234,7 +200,9 @@ class GAN(GenerativeModel):
         self.cls_weight, self.twin = cls_weight, twin and bool(self.sizes)
         self.generator = Generator(config, self.sizes, embedding, embed_dim)
         # outputs: the real/fake logit, the class logits, and with ``twin`` the twin class logits
-        self.discriminator = Discriminator(config, 1 + sum(self.sizes) * (2 if self.twin else 1))
+        outputs = 1 + sum(self.sizes) * (2 if self.twin else 1)
+        spectral = config.d_norm == "spectral"
+        self.discriminator = ConvDiscriminator(layer_widths(config), outputs, spectral=spectral, blur=config.d_blur)
         self.generator.apply(dcgan_init)
         self.discriminator.apply(dcgan_init)
         self.adversarial = get_loss(config.gan_loss, "gan")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from genzoo.config import Config, KLScheduleKind, ModelConfig, ReconLoss
+from genzoo.config import Config, GanLoss, KLScheduleKind, ModelConfig, ReconLoss
 from genzoo.registry import Preset, builtin_release, register_model
 
 if TYPE_CHECKING:
@@ -33,6 +33,15 @@ class VAEConfig(ModelConfig):
     kl_weight: float = Field(0.25, ge=0, description="Weight of the KL term (beta); 1 is the plain ELBO.")
     kl_schedule: KLSchedule = Field(KLSchedule(), description="How the KL weight grows over training.")
     lr: float = Field(2e-3, gt=0, description="Adam learning rate.")
+    adv_weight: float = Field(
+        0.0,
+        ge=0,
+        description="Adversarial term (a VAE-GAN, docs/vae.md): a discriminator tells real images from "
+        "reconstructions and prior samples, and the VAE learns to pass it; its gradient at the decoder's last layer "
+        "is this share of the reconstruction loss's (Esser et al.'s adaptive weight). 0: off, no discriminator.",
+    )
+    adv_loss: GanLoss = Field("hinge", description="Registered GAN loss of the adversarial term.")
+    disc_width: int = Field(32, gt=0, description="Adversarial term: channels of the discriminator's first layer.")
 
 
 class ConvVAEConfig(VAEConfig):
@@ -52,7 +61,13 @@ class MLPVAEConfig(VAEConfig):
 
 
 CAPABILITIES = {"sample", "reconstruct", "encode"}
-CURVE_GROUPS = {"total (ELBO)": ["loss"], "reconstruction": ["recon"], "KL": ["kl"]}
+CURVE_GROUPS = {
+    "total (ELBO)": ["loss"],
+    "reconstruction": ["recon"],
+    "KL": ["kl"],
+    "adversarial": ["adv_G", "loss_D"],
+    "discriminator output (logits)": ["d_real", "d_fake"],
+}
 
 
 ZOO_CONV: Preset = {"model": {"width": 32}, "train": {"steps": 30_000}, "data": {"name": "cartoon"}}

@@ -1,4 +1,14 @@
-"""VAE networks and the VAE's training and sampling code."""
+"""VAE networks and the VAE's training and sampling code.
+
+One training step: the encoder's mean and log-variance, a reparameterised code, its reconstruction; the loss is the
+reconstruction loss (summed over an image's pixels, averaged over the batch) plus ``beta`` times the KL divergence
+from the prior. With ``adv_weight`` above 0 (a VAE-GAN; Larsen et al., 2016) the step also decodes a batch of prior
+samples, a spectrally normalised DCGAN discriminator learns to tell real images from the reconstructions and the
+prior samples (``loss_D``), and the VAE's loss gains ``lambda * adv_G``, the generator's side of ``adv_loss``.
+``lambda`` is the adaptive weight of Esser et al. (2021): ``adv_weight`` times the ratio of the reconstruction loss's
+gradient norm at the decoder's last layer to the adversarial term's there (``adv_scale``), so that ``adv_weight``
+is the adversarial share of that gradient whatever the image size or the reconstruction loss.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +19,13 @@ import torch
 from torch import Tensor, nn
 
 from genzoo.models.base import Batch, GenerativeModel, Row, StepContext
+from genzoo.models.layers import ConvDiscriminator
 from genzoo.models.vae import ConvVAEConfig, MLPVAEConfig, VAEConfig
 from genzoo.registry import get_loss
 
 BOTTOM = 4  # the convolutional VAE downsamples to 4×4
+MAX_DISC_WIDTH = 256
+ADV_SCALE_MAX = 1e4  # the adaptive weight's bound, for steps where the adversarial gradient vanishes
 
 
 def _widths(config: ConvVAEConfig) -> list[int]:
@@ -61,17 +74,27 @@ def mlp_decoder(config: MLPVAEConfig) -> nn.Module:
     return nn.Sequential(*layers, nn.Linear(sizes[-1], out), nn.Unflatten(1, (3, config.image_size, config.image_size)))
 
 
+def discriminator(config: VAEConfig) -> ConvDiscriminator:
+    """The adversarial term's discriminator: the DCGAN one, spectrally normalised, ``disc_width`` channels first."""
+    stages = (config.image_size // BOTTOM).bit_length() - 1
+    widths = [min(config.disc_width * 2**i, MAX_DISC_WIDTH) for i in range(stages)]
+    return ConvDiscriminator(widths, 1, spectral=True)
+
+
 class VAE(GenerativeModel):
     """A Gaussian-latent VAE whose decoder outputs logits (images are their sigmoid)."""
 
     config: VAEConfig
+    training_only = ("discriminator",)
 
     def __init__(self, config: VAEConfig, encoder: nn.Module, decoder: nn.Module) -> None:
         super().__init__(config)
         self.encoder = encoder
         self.decoder = decoder
+        self.discriminator = discriminator(config) if config.adv_weight > 0 else None
         self.recon_loss = get_loss(config.recon_loss, "reconstruction")
         self.kl_factor = get_loss(config.kl_schedule.kind, "kl_schedule")
+        self.adversarial = get_loss(config.adv_loss, "gan")
 
     @property
     def channels_last_on_cpu(self) -> bool:
@@ -86,7 +109,13 @@ class VAE(GenerativeModel):
         return self.decoder(z), mu, logvar
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"vae": torch.optim.Adam(self.parameters(), lr=self.config.lr)}
+        vae = itertools.chain(self.encoder.parameters(), self.decoder.parameters())
+        optimizers = {"vae": torch.optim.Adam(vae, lr=self.config.lr)}
+        if self.discriminator is not None:  # the DCGAN recipe's Adam for the discriminator
+            optimizers["discriminator"] = torch.optim.Adam(
+                self.discriminator.parameters(), lr=self.config.lr, betas=(0.5, 0.999)
+            )
+        return optimizers
 
     def train_step(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
         with ctx.autocast():
@@ -96,9 +125,47 @@ class VAE(GenerativeModel):
         kl = (-0.5 * (1 + logvar - mu.square() - logvar.exp()).sum(1)).mean()
         beta = self.config.kl_weight * self.kl_factor(ctx.global_step, self.config.kl_schedule)
         loss = recon + beta * kl
+        logs = {"recon": recon.detach(), "kl": kl.detach(), "beta": torch.tensor(beta)}
+        if self.discriminator is not None:
+            adv, adv_logs = self._adversarial_term(batch.x, logits, recon, ctx)
+            loss = loss + adv
+            logs.update(adv_logs)
         ctx.backward(loss)
         ctx.step("vae")
-        return {"loss": loss.detach(), "recon": recon.detach(), "kl": kl.detach(), "beta": torch.tensor(beta)}
+        return {"loss": loss.detach(), **logs}
+
+    def _adversarial_term(
+        self, x: Tensor, logits: Tensor, recon: Tensor, ctx: StepContext
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        """One discriminator step on real images against this step's reconstructions and as many prior samples,
+        then the VAE's adversarial loss on them, weighted adaptively (the module's docstring)."""
+        assert self.discriminator is not None
+        z = torch.randn(len(x), self.latent_dim, device=x.device)
+        with ctx.autocast():
+            fakes = torch.cat([logits, self.decoder(z)]).float().sigmoid() * 2 - 1  # the discriminator's [-1, 1]
+            real_out, fake_out = self.discriminator(x * 2 - 1), self.discriminator(fakes.detach())
+        loss_d = self.adversarial(real_out.float(), True, True) + self.adversarial(fake_out.float(), False, True)
+        ctx.backward(loss_d)
+        ctx.step("discriminator")
+
+        self.discriminator.requires_grad_(False)  # the VAE's backward pass needs no discriminator gradients
+        try:
+            with ctx.autocast():
+                adv = self.adversarial(self.discriminator(fakes).float(), True, False)
+        finally:
+            self.discriminator.requires_grad_(True)
+        last = [p for p in self.decoder.parameters() if p.dim() > 1][-1]
+        (g_recon,) = torch.autograd.grad(recon, last, retain_graph=True)
+        (g_adv,) = torch.autograd.grad(adv, last, retain_graph=True)
+        scale = (g_recon.norm() / (g_adv.norm() + 1e-4)).clamp(max=ADV_SCALE_MAX).detach()
+        logs = {
+            "adv_G": adv.detach(),
+            "adv_scale": scale,
+            "loss_D": loss_d.detach(),
+            "d_real": real_out.float().mean().detach(),
+            "d_fake": fake_out.float().mean().detach(),
+        }
+        return self.config.adv_weight * scale * adv, logs
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator, conditions: dict[str, Sequence[int]] | None = None) -> Tensor:
