@@ -110,17 +110,33 @@ def test_the_adversarial_step_trains_a_discriminator_and_weighs_its_term_adaptiv
     assert any(k.startswith("discriminator.") for k in changed) and any(k.startswith("decoder.") for k in changed)
     assert all(p.grad is None for p in model.parameters())
 
-    # the weight's meaning, checked on fresh outputs: the scaled term's gradient is adv_weight times recon's
+
+def test_the_adversarial_gradient_is_the_discriminators_and_its_share_of_the_decoders_is_adv_weight() -> None:
+    """The surrogate that carries the term into the decoder gives the gradient of the term itself, taken through
+    the discriminator; weighted, its norm at the decoder's last layer is adv_weight times the reconstruction's."""
+    torch.manual_seed(0)
+    model = genzoo.create("vae-conv", image_size=16, width=4, latent_dim=6, adv_weight=0.3).train()
+    model.discriminator.eval()  # its spectral norms keep their vectors, so that both ways see one discriminator
+    optimizers = {"vae": torch.optim.SGD(model.parameters(), lr=0.0)}
+    optimizers["discriminator"] = torch.optim.SGD(model.discriminator.parameters(), lr=0.0)
+    ctx = StepContext(optimizers, torch.device("cpu"), None, total_steps=10)
     x = torch.rand(8, 3, 16, 16)
     logits, _, _ = model(x)
     recon = get_loss("mse", "reconstruction")(logits, x)
-    fakes = logits.sigmoid() * 2 - 1
-    adv = model.adversarial(model.discriminator(fakes), True, False)
+    torch.manual_seed(1)
+    weight, surrogate, logs = model._adversarial_term(x, logits, recon, ctx)
     last = [p for p in model.decoder.parameters() if p.dim() > 1][-1]
+    (g_surrogate,) = torch.autograd.grad(weight * surrogate, last, retain_graph=True)
     (g_recon,) = torch.autograd.grad(recon, last, retain_graph=True)
-    (g_adv,) = torch.autograd.grad(adv, last)
-    scale = g_recon.norm() / (g_adv.norm() + 1e-4)
-    assert float((0.3 * scale * g_adv).norm()) == pytest.approx(0.3 * float(g_recon.norm()), rel=1e-3)
+    assert float(g_surrogate.norm()) == pytest.approx(0.3 * float(g_recon.norm()), rel=1e-3)
+
+    torch.manual_seed(1)  # the same prior draws
+    z = torch.randn(8, 6)
+    fakes = torch.cat([logits, model.decoder(z)]).sigmoid() * 2 - 1
+    direct = weight * model.adversarial(model.discriminator(fakes), True, False)
+    assert float(direct.detach()) == pytest.approx(0.3 * float(logs["adv_scale"] * logs["adv_G"]), rel=1e-5)
+    (g_direct,) = torch.autograd.grad(direct, last)
+    assert torch.allclose(g_surrogate, g_direct, rtol=1e-4, atol=1e-7)
 
 
 def test_an_adversarial_vae_run_exports_without_its_discriminator_and_resumes_exactly(

@@ -41,7 +41,10 @@ class VAEConfig(ModelConfig):
         "is this share of the reconstruction loss's (Esser et al.'s adaptive weight). 0: off, no discriminator.",
     )
     adv_loss: GanLoss = Field("hinge", description="Registered GAN loss of the adversarial term.")
-    disc_width: int = Field(32, gt=0, description="Adversarial term: channels of the discriminator's first layer.")
+    disc_width: int = Field(
+        16, gt=0, description="Adversarial term: channels of the discriminator's first layer, doubled at each step."
+    )
+    disc_lr: float = Field(2e-4, gt=0, description="Adversarial term: the discriminator's Adam learning rate.")
 
 
 class ConvVAEConfig(VAEConfig):

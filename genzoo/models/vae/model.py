@@ -111,9 +111,9 @@ class VAE(GenerativeModel):
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         vae = itertools.chain(self.encoder.parameters(), self.decoder.parameters())
         optimizers = {"vae": torch.optim.Adam(vae, lr=self.config.lr)}
-        if self.discriminator is not None:  # the DCGAN recipe's Adam for the discriminator
+        if self.discriminator is not None:  # the DCGAN recipe's Adam betas for the discriminator
             optimizers["discriminator"] = torch.optim.Adam(
-                self.discriminator.parameters(), lr=self.config.lr, betas=(0.5, 0.999)
+                self.discriminator.parameters(), lr=self.config.disc_lr, betas=(0.5, 0.999)
             )
         return optimizers
 
@@ -126,19 +126,27 @@ class VAE(GenerativeModel):
         beta = self.config.kl_weight * self.kl_factor(ctx.global_step, self.config.kl_schedule)
         loss = recon + beta * kl
         logs = {"recon": recon.detach(), "kl": kl.detach(), "beta": torch.tensor(beta)}
-        if self.discriminator is not None:
-            adv, adv_logs = self._adversarial_term(batch.x, logits, recon, ctx)
-            loss = loss + adv
+        if self.discriminator is None:
+            ctx.backward(loss)
+        else:
+            weight, surrogate, adv_logs = self._adversarial_term(batch.x, logits, recon, ctx)
+            ctx.backward(loss + weight * surrogate)
+            loss = loss.detach() + weight * adv_logs["adv_G"]
             logs.update(adv_logs)
-        ctx.backward(loss)
         ctx.step("vae")
         return {"loss": loss.detach(), **logs}
 
     def _adversarial_term(
         self, x: Tensor, logits: Tensor, recon: Tensor, ctx: StepContext
-    ) -> tuple[Tensor, dict[str, Tensor]]:
+    ) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
         """One discriminator step on real images against this step's reconstructions and as many prior samples,
-        then the VAE's adversarial loss on them, weighted adaptively (the module's docstring)."""
+        then the VAE's side of the adversarial term: its adaptive weight (the module's docstring), a surrogate
+        that carries its gradient into the decoder, and what to log.
+
+        The term's gradient goes through the discriminator once: ``g``, its gradient at the decoder's images, is
+        carried on by the surrogate ``(fakes * g).sum()``, whose gradient there is exactly ``g`` (its value means
+        nothing: the log has the term's own, ``adv_G``). Under fp16 the gradients are taken of the scaled losses,
+        as ``ctx.backward`` takes them, so that none underflows; their ratio is the same."""
         assert self.discriminator is not None
         z = torch.randn(len(x), self.latent_dim, device=x.device)
         with ctx.autocast():
@@ -148,15 +156,19 @@ class VAE(GenerativeModel):
         ctx.backward(loss_d)
         ctx.step("discriminator")
 
-        self.discriminator.requires_grad_(False)  # the VAE's backward pass needs no discriminator gradients
+        judged = fakes.detach().requires_grad_(True)
+        self.discriminator.requires_grad_(False)  # the VAE's side needs no discriminator weight gradients
         try:
             with ctx.autocast():
-                adv = self.adversarial(self.discriminator(fakes).float(), True, False)
+                adv = self.adversarial(self.discriminator(judged).float(), True, False)
+            loss_scale = ctx.scaler.get_scale() if ctx.scaler is not None else 1.0
+            (g,) = torch.autograd.grad(adv * loss_scale, judged)
         finally:
             self.discriminator.requires_grad_(True)
+        surrogate = (fakes * (g / loss_scale)).sum()
         last = [p for p in self.decoder.parameters() if p.dim() > 1][-1]
-        (g_recon,) = torch.autograd.grad(recon, last, retain_graph=True)
-        (g_adv,) = torch.autograd.grad(adv, last, retain_graph=True)
+        (g_recon,) = torch.autograd.grad(recon * loss_scale, last, retain_graph=True)
+        (g_adv,) = torch.autograd.grad(surrogate * loss_scale, last, retain_graph=True)
         scale = (g_recon.norm() / (g_adv.norm() + 1e-4)).clamp(max=ADV_SCALE_MAX).detach()
         logs = {
             "adv_G": adv.detach(),
@@ -165,7 +177,7 @@ class VAE(GenerativeModel):
             "d_real": real_out.float().mean().detach(),
             "d_fake": fake_out.float().mean().detach(),
         }
-        return self.config.adv_weight * scale * adv, logs
+        return self.config.adv_weight * scale, surrogate, logs
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator, conditions: dict[str, Sequence[int]] | None = None) -> Tensor:
