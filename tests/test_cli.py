@@ -86,7 +86,7 @@ def test_user_mistakes_give_one_message(runner: CliRunner, tmp_path: Path, monke
     assert "Did you mean 'vae-conv'" in cli_fails(runner, "train", "vae-cnv")
     assert "no field 'latnt'" in cli_fails(runner, "train", "vae-conv", "--set", "latnt=3")
     assert "write key=value" in cli_fails(runner, "train", "vae-conv", "--set", "oops")
-    assert "No finished run of vae-conv" in cli_fails(runner, "sample", "vae-conv")
+    assert "No finished run of vae-conv" in cli_fails(runner, "sample", "vae-conv", "--weights", "local")
     assert "does not exist" in cli_fails(runner, "sample", "nowhere/model.safetensors")
     assert "does not exist" in cli_fails(runner, "train", "vae-conv", "--data", "./no-such-folder", "--quiet")
     assert "not a genzoo run directory" in cli_fails(runner, "plot", str(tmp_path))
