@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from genzoo import api
 from genzoo.checkpoint import read_header, sha256_of
-from genzoo.config import config_diff
+from genzoo.config import RunConfig, config_diff
 from genzoo.errors import GenzooError
 from genzoo.io import write_json
 from genzoo.models.loading import training_data
@@ -167,8 +167,9 @@ def same_figures(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[bool, str]
 
 def recipe_differences(run: RunDir, preset: str) -> list[tuple[str, Any, Any]]:
     """The fields (besides ``BOOKKEEPING``) that ``run`` was trained with differently from
-    ``genzoo train NAME --preset preset``, as ``(key, run's value, preset's value)``."""
-    saved = run.read_config()
+    ``genzoo train NAME --preset preset``, as ``(key, run's value, preset's value)``. A field added to genzoo after
+    the run began counts at its default, as it does when the run is resumed."""
+    saved = RunConfig.from_json(run.read_config()).to_json()
     name = str(saved["name"])
     built = api.run_config(name, preset=preset)
     header = resolve_weights(run.path)  # the final weights, or the newest checkpoint of a run still training

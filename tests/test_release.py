@@ -24,6 +24,7 @@ from genzoo.release import (
     fingerprint,
     make_release,
     pace,
+    recipe_differences,
     same_figures,
     training_seconds,
     training_time,
@@ -58,17 +59,17 @@ def released(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, R
     package = root / "site" / PACKAGE
     (package / "released").mkdir(parents=True)
     (package / "__init__.py").write_text("")
-    patch = patched("vae-conv", presets={"tiny": PRESET})
-    patch.syspath_prepend(str(root / "site"))
+    path = pytest.MonkeyPatch()
+    path.syspath_prepend(str(root / "site"))
     try:
-        with single_thread():
+        with _undoing("vae-conv", {"tiny": PRESET}), single_thread():  # the preset only while it is made
             run = genzoo.train("vae-conv", preset="tiny", out=root / "run").run_dir
             release, card = make_release(
                 run, package / "released", preset="tiny", n=16, curve_every=4, package=PACKAGE, note=NOTE
             )
         yield run, release, card
     finally:
-        patch.undo()
+        path.undo()
 
 
 @pytest.fixture
@@ -141,6 +142,24 @@ def test_a_release_must_be_its_presets_run(released: tuple[Path, Release, dict],
     ):
         make_release(run, tmp_path, preset="tiny", n=16)
     assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_a_field_added_after_the_run_began_counts_at_its_default(
+    released: tuple[Path, Release, dict], tmp_path: Path
+) -> None:
+    """A long zoo run outlives code changes: a run whose config.json lacks a field genzoo gained since (as a run
+    resumed with the newer genzoo reads it: at its default) is still its preset's run; a value set otherwise is not."""
+    run, _, _ = released
+    older = tmp_path / "older"
+    shutil.copytree(run, older)
+    config = json.loads((older / "config.json").read_text())
+    assert config["model"].pop("adv_weight") == 0.0
+    (older / "config.json").write_text(json.dumps(config))
+    with _undoing("vae-conv", {"tiny": PRESET}):
+        assert recipe_differences(RunDir(older), "tiny") == []
+        config["model"]["adv_weight"] = 0.5
+        (older / "config.json").write_text(json.dumps(config))
+        assert recipe_differences(RunDir(older), "tiny") == [("model.adv_weight", 0.5, 0.0)]
 
 
 class _undoing:

@@ -89,6 +89,7 @@ ZOO_MLP: Preset = {"train": {"steps": 30_000}, "data": {"name": "cartoon"}}
     train_defaults={"steps": 3000, "batch_size": 64},
     curve_groups=CURVE_GROUPS,
     presets={"zoo": ZOO_CONV},
+    release=builtin_release("vae-conv", "16df4d8cf7c56437e1bcb45bbb03a3aee117cbdcfcb31c4efaffd27424549f12"),
 )
 def vae_conv(config: ConvVAEConfig) -> VAE:
     from genzoo.models.vae.model import VAE, conv_decoder, conv_encoder
