@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -160,3 +161,25 @@ def test_an_adversarial_vae_run_exports_without_its_discriminator_and_resumes_ex
     model = genzoo.load(exported)
     x = torch.rand(2, 3, 16, 16)
     assert torch.allclose(model.reconstruct(x), genzoo.load(whole.run_dir).reconstruct(x), atol=1e-6)
+
+
+def test_decay_start_decays_the_learning_rate_to_zero_and_resumes_exactly(tmp_path: Path) -> None:
+    """decay_start=0.5: the rate holds for the first half, falls linearly to zero at the last step, and a run
+    stopped after its step-4 checkpoint and resumed ends as the uninterrupted one."""
+    overrides = [*TINY, "decay_start=0.5"]
+    with single_thread():
+        whole = genzoo.train("vae-conv", data="cartoon", overrides=overrides, steps=8, out=tmp_path / "whole")
+    logged = [json.loads(line) for line in (whole.run_dir / "metrics.jsonl").read_text().splitlines()]
+    rates = {r["step"]: r["lr"]["vae"] for r in logged if "lr" in r}
+    assert rates[2] == pytest.approx(2e-3) and rates[8] == pytest.approx(0.0)
+    assert list(rates.values()) == sorted(rates.values(), reverse=True) and rates[6] < rates[4] <= 2e-3
+
+    stopped = tmp_path / "stopped"
+    shutil.copytree(whole.run_dir, stopped)
+    for leftover in ("model.safetensors", "summary.json", "checkpoints/step-0000008.safetensors"):
+        (stopped / leftover).unlink()
+    with single_thread():
+        assert genzoo.train(resume=stopped).steps == 8
+    a = checkpoint.load_tensors(whole.run_dir / "model.safetensors")
+    b = checkpoint.load_tensors(stopped / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -27,6 +27,7 @@ from genzoo.losses.gan import r1_penalty
 from genzoo.models.base import Batch, GenerativeModel, Row, StepContext
 from genzoo.models.cyclegan import CycleGANConfig, UnetCycleGANConfig
 from genzoo.models.layers import blur_before
+from genzoo.models.schedules import linear_decay
 from genzoo.models.translator import Norm, ResnetGeneratorConfig, TranslatorConfig
 from genzoo.registry import get_loss
 
@@ -316,17 +317,6 @@ class ImagePool:
         if stored is not None:
             self.images = torch.empty((self.size, *stored.shape[1:]), device=device)
             self.images[: self.count] = stored.to(device)
-
-
-def linear_decay(total_steps: int, decay_start: float) -> Callable[[int], float]:
-    """LR factor per step: 1 until ``decay_start·total_steps``, then linearly down to 0 at ``total_steps``."""
-    start = min(int(decay_start * total_steps), total_steps)
-    span = max(1, total_steps - start)
-
-    def factor(step: int) -> float:
-        return 1.0 if step < start else max(0.0, (total_steps - step) / span)
-
-    return factor
 
 
 def set_requires_grad(networks: Iterable[nn.Module], flag: bool) -> None:

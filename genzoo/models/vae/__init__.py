@@ -33,6 +33,12 @@ class VAEConfig(ModelConfig):
     kl_weight: float = Field(0.25, ge=0, description="Weight of the KL term (beta); 1 is the plain ELBO.")
     kl_schedule: KLSchedule = Field(KLSchedule(), description="How the KL weight grows over training.")
     lr: float = Field(2e-3, gt=0, description="Adam learning rate.")
+    decay_start: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="Share of the training steps after which the learning rate decays linearly to zero; 1: constant.",
+    )
     adv_weight: float = Field(
         0.0,
         ge=0,

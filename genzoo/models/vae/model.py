@@ -20,6 +20,7 @@ from torch import Tensor, nn
 
 from genzoo.models.base import Batch, GenerativeModel, Row, StepContext
 from genzoo.models.layers import ConvDiscriminator
+from genzoo.models.schedules import linear_decay
 from genzoo.models.vae import ConvVAEConfig, MLPVAEConfig, VAEConfig
 from genzoo.registry import get_loss
 
@@ -116,6 +117,15 @@ class VAE(GenerativeModel):
                 self.discriminator.parameters(), lr=self.config.disc_lr, betas=(0.5, 0.999)
             )
         return optimizers
+
+    def configure_schedulers(
+        self, optimizers: dict[str, torch.optim.Optimizer], total_steps: int
+    ) -> dict[str, torch.optim.lr_scheduler.LRScheduler]:
+        """Constant learning rates, or (``decay_start`` below 1) a linear decay to zero over the last steps."""
+        if self.config.decay_start >= 1:
+            return {}
+        decay = linear_decay(total_steps, self.config.decay_start)
+        return {name: torch.optim.lr_scheduler.LambdaLR(o, decay) for name, o in optimizers.items()}
 
     def train_step(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
         with ctx.autocast():
