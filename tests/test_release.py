@@ -163,10 +163,11 @@ def test_a_field_added_after_the_run_began_counts_at_its_default(
 
 
 class _undoing:
-    """Context manager: vae-conv with other presets inside the block."""
+    """Context manager: model ``name``'s registry entry with other fields inside the block (``presets`` as the
+    second argument)."""
 
-    def __init__(self, name: str, presets: dict) -> None:
-        self.patch = patched(name, presets=presets)
+    def __init__(self, name: str, presets: dict | None = None, **changes: object) -> None:
+        self.patch = patched(name, **({"presets": presets} if presets is not None else {}), **changes)
 
     def __enter__(self) -> None:
         return None
@@ -216,7 +217,8 @@ def test_the_resolution_order(with_release: Release, released: tuple[Path, Relea
 
 def test_a_model_without_a_release_says_so(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    message = cli_fails(runner, "sample", "dcgan", "--weights", "released", code=2)
+    with _undoing("dcgan", release=None):
+        message = cli_fails(runner, "sample", "dcgan", "--weights", "released", code=2)
     assert "dcgan has no released weights" in message
 
 
@@ -320,7 +322,8 @@ def test_resuming_logs_a_session_and_keeps_the_recipe(
 
 
 def test_list_and_info_show_the_release(with_release: Release, runner: CliRunner) -> None:
-    rows = {line.split()[0]: line for line in cli_ok(runner, "list").splitlines() if line.strip()}
+    with _undoing("dcgan", release=None):
+        rows = {line.split()[0]: line for line in cli_ok(runner, "list").splitlines() if line.strip()}
     assert "released" in rows["vae-conv"] and "released" not in rows["dcgan"]
     shown = cli_ok(runner, "info", "vae-conv")
     for words in ("released weights of vae-conv", "genzoo train vae-conv --preset tiny", "genzoo eval of the"):

@@ -17,7 +17,7 @@ from pydantic import Field, field_validator
 
 from genzoo.config import DiscBlur, GanLoss, ModelConfig, R1Every, R1Weight
 from genzoo.errors import ConfigError
-from genzoo.registry import Preset, register_model
+from genzoo.registry import Preset, builtin_release, register_model
 
 if TYPE_CHECKING:
     from genzoo.models.gan.model import ACGAN, DCGAN
@@ -164,6 +164,7 @@ curve decides whether it stays."""
     train_defaults=TRAIN_DEFAULTS,
     curve_groups=DCGAN_CURVES,
     presets={"zoo": ZOO},
+    release=builtin_release("dcgan", "42290178591db1db667054d0ae68c840fcde717c45f85a382df9daa6bbad9b83"),
 )
 def dcgan(config: DCGANConfig) -> DCGAN:
     from genzoo.models.gan.model import DCGAN
