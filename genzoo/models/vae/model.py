@@ -29,9 +29,14 @@ MAX_DISC_WIDTH = 256
 ADV_SCALE_MAX = 1e4  # the adaptive weight's bound, for steps where the adversarial gradient vanishes
 
 
+def _doubling(image_size: int, first: int, cap: int) -> list[int]:
+    """Channels of the stride-2 layers from the image down to 4×4: ``first``, doubled at each, at most ``cap``."""
+    steps = (image_size // BOTTOM).bit_length() - 1
+    return [min(first * 2**i, cap) for i in range(steps)]
+
+
 def _widths(config: ConvVAEConfig) -> list[int]:
-    steps = (config.image_size // BOTTOM).bit_length() - 1
-    return [min(config.width * 2**i, config.max_width) for i in range(steps)]
+    return _doubling(config.image_size, config.width, config.max_width)
 
 
 def conv_encoder(config: ConvVAEConfig) -> nn.Module:
@@ -77,9 +82,7 @@ def mlp_decoder(config: MLPVAEConfig) -> nn.Module:
 
 def discriminator(config: VAEConfig) -> ConvDiscriminator:
     """The adversarial term's discriminator: the DCGAN one, spectrally normalised, ``disc_width`` channels first."""
-    stages = (config.image_size // BOTTOM).bit_length() - 1
-    widths = [min(config.disc_width * 2**i, MAX_DISC_WIDTH) for i in range(stages)]
-    return ConvDiscriminator(widths, 1, spectral=True)
+    return ConvDiscriminator(_doubling(config.image_size, config.disc_width, MAX_DISC_WIDTH), 1, spectral=True)
 
 
 class VAE(GenerativeModel):
