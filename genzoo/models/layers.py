@@ -9,6 +9,13 @@ import torch
 from torch import Tensor, nn
 
 
+def doubling_widths(image_size: int, first: int, cap: int, bottom: int = 4) -> list[int]:
+    """Channels of the stride-2 layers that take a ``image_size`` image down to ``bottom`` × ``bottom``: ``first``,
+    doubled at each, at most ``cap`` (a DCGAN-style encoder or discriminator; its generator's, reversed)."""
+    steps = (image_size // bottom).bit_length() - 1
+    return [min(first * 2**i, cap) for i in range(steps)]
+
+
 class Blur(nn.Module):
     """A fixed 3×3 binomial low-pass filter ([1, 2, 1] ⊗ [1, 2, 1] / 16) on every channel, reflection-padded: it
     keeps flat regions and removes the highest frequency (a one-pixel checkerboard) entirely. No weights.

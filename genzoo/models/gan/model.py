@@ -19,7 +19,6 @@ One training step (the DCGAN recipe, with separate real and fake batches through
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Callable, Sequence
 
 import torch
@@ -32,7 +31,7 @@ from genzoo.losses.gan import r1_penalty
 from genzoo.models.augment import diff_augment
 from genzoo.models.base import Batch, GenerativeModel, Row, StepContext
 from genzoo.models.gan import ACGANConfig, DCGANConfig, GANConfig
-from genzoo.models.layers import ConvDiscriminator
+from genzoo.models.layers import ConvDiscriminator, doubling_widths
 from genzoo.models.sampling import random_conditions
 from genzoo.registry import get_loss
 
@@ -48,8 +47,7 @@ STATISTICS_BATCHES, STATISTICS_BATCH = 16, 64
 
 def layer_widths(config: GANConfig) -> list[int]:
     """Channels of the discriminator's layers from the image down to 4×4 (the generator's, reversed)."""
-    stages = int(math.log2(config.image_size // BOTTOM))
-    return [min(config.width * 2**i, config.max_width) for i in range(stages)]
+    return doubling_widths(config.image_size, config.width, config.max_width, BOTTOM)
 
 
 class Generator(nn.Module):

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from genzoo.models.base import Batch, GenerativeModel, Row, StepContext
-from genzoo.models.layers import ConvDiscriminator
+from genzoo.models.layers import ConvDiscriminator, doubling_widths
 from genzoo.models.schedules import linear_decay
 from genzoo.models.vae import ConvVAEConfig, MLPVAEConfig, VAEConfig
 from genzoo.registry import get_loss
@@ -29,14 +29,8 @@ MAX_DISC_WIDTH = 256
 ADV_SCALE_MAX = 1e4  # the adaptive weight's bound, for steps where the adversarial gradient vanishes
 
 
-def _doubling(image_size: int, first: int, cap: int) -> list[int]:
-    """Channels of the stride-2 layers from the image down to 4×4: ``first``, doubled at each, at most ``cap``."""
-    steps = (image_size // BOTTOM).bit_length() - 1
-    return [min(first * 2**i, cap) for i in range(steps)]
-
-
 def _widths(config: ConvVAEConfig) -> list[int]:
-    return _doubling(config.image_size, config.width, config.max_width)
+    return doubling_widths(config.image_size, config.width, config.max_width, BOTTOM)
 
 
 def conv_encoder(config: ConvVAEConfig) -> nn.Module:
@@ -82,7 +76,8 @@ def mlp_decoder(config: MLPVAEConfig) -> nn.Module:
 
 def discriminator(config: VAEConfig) -> ConvDiscriminator:
     """The adversarial term's discriminator: the DCGAN one, spectrally normalised, ``disc_width`` channels first."""
-    return ConvDiscriminator(_doubling(config.image_size, config.disc_width, MAX_DISC_WIDTH), 1, spectral=True)
+    widths = doubling_widths(config.image_size, config.disc_width, MAX_DISC_WIDTH, BOTTOM)
+    return ConvDiscriminator(widths, 1, spectral=True)
 
 
 class VAE(GenerativeModel):
