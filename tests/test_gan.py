@@ -17,6 +17,7 @@ from genzoo.data import toon
 from genzoo.errors import ConfigError, GenzooError
 from genzoo.images import read_grid
 from genzoo.losses.gan import r1_penalty
+from genzoo.models.average import WeightAverage
 from genzoo.models.base import Batch, GenerativeModel
 from genzoo.models.gan import ACGANConfig
 from genzoo.models.layers import Blur
@@ -132,6 +133,26 @@ def test_each_gan_loss_through_a_dcgan_step(loss: str) -> None:
     assert all(p.grad is None for p in model.parameters())
     trained = [*model.generator.parameters(), *model.discriminator.parameters()]
     assert all(p.requires_grad for p in trained)
+
+
+def test_d_steps_updates_the_generator_on_every_d_steps_th_step_only() -> None:
+    torch.manual_seed(0)
+    model = _tiny("dcgan", d_steps=3).train()
+    ctx = StepContext(model.configure_optimizers(), torch.device("cpu"), None, total_steps=6)
+    generator = [p.detach().clone() for p in model.generator.parameters()]
+    for step in range(6):
+        discriminator = [p.detach().clone() for p in model.discriminator.parameters()]
+        ctx.begin(step)
+        logs = model.train_step(Batch(torch.rand(8, 3, SIZE, SIZE) * 2 - 1), ctx)
+        moved = [not torch.equal(a, b) for a, b in zip(generator, model.generator.parameters(), strict=True)]
+        assert model.moves_averaged(step) == (step in (2, 5))
+        if step in (2, 5):
+            assert set(logs) == {"loss_G", "loss_D", "d_real", "d_fake"} and all(moved)
+            generator = [p.detach().clone() for p in model.generator.parameters()]
+        else:  # a discriminator-only step: no generator update, no generator loss to log
+            assert set(logs) == {"loss_D", "d_real", "d_fake"} and not any(moved)
+        assert all(not torch.equal(a, b) for a, b in zip(discriminator, model.discriminator.parameters(), strict=True))
+        assert all(p.grad is None for p in model.parameters())
 
 
 def test_acgan_step_in_bf16_logs_every_term() -> None:
@@ -294,6 +315,30 @@ def test_resume_continues_exactly(name: str, gan_runs: dict[str, Path], tmp_path
         half = genzoo.train(name, data="cartoon", overrides=TINY, steps=4, out=tmp_path / "half")
         resumed = genzoo.train(resume=half.run_dir, steps=8)
     a, b = _weights(gan_runs[name] / "model.safetensors"), _weights(resumed.run_dir / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_d_steps_run_logs_the_generator_over_its_steps_moves_the_average_with_it_and_resumes_exactly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    averaged: list[int] = []
+    update = WeightAverage.update
+
+    def recorded(self: WeightAverage, model: GenerativeModel, step: int) -> None:
+        averaged.append(step)
+        update(self, model, step)
+
+    monkeypatch.setattr(WeightAverage, "update", recorded)
+    overrides = [*TINY, "d_steps=2", "log_every=4", "checkpoint_every=3"]
+    with single_thread():
+        whole = genzoo.train("dcgan", data="cartoon", overrides=overrides, steps=8, out=tmp_path / "whole")
+        assert averaged == [1, 3, 5, 7]  # after the generator's updates only
+        half = genzoo.train("dcgan", data="cartoon", overrides=overrides, steps=3, out=tmp_path / "half")
+        resumed = genzoo.train(resume=half.run_dir, steps=8)  # resumed before a generator step
+    metrics = RunDir(whole.run_dir).read_metrics()
+    assert [m["step"] for m in metrics] == [4, 8]
+    assert all({"loss_G", "loss_D"} <= set(m) and math.isfinite(m["loss_G"]) for m in metrics)
+    a, b = _weights(whole.run_dir / "model.safetensors"), _weights(resumed.run_dir / "model.safetensors")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 

@@ -11,6 +11,7 @@ from genzoo import checkpoint
 from genzoo.errors import GenzooError
 from genzoo.registry import models
 from genzoo.runs import RunDir
+from genzoo.trainer.log import Tally
 from tests.conftest import TINY, single_thread
 
 
@@ -166,3 +167,21 @@ def test_resolve_memory_format() -> None:
     assert resolve_memory_format("auto", cuda, None, True) == torch.contiguous_format
     assert resolve_memory_format("channels_last", cuda, torch.float16, False) == torch.channels_last
     assert resolve_memory_format("contiguous", cpu, None, True) == torch.contiguous_format
+
+
+def test_a_metrics_line_averages_each_term_over_the_steps_that_reported_it() -> None:
+    """A GAN with d_steps above 1 reports its generator's loss on some steps only; a checkpoint taken inside the
+    window keeps the counts, and one written before they were kept counts every term at every step."""
+    tally = Tally()
+    tally.add({"loss_D": torch.tensor(1.0), "loss_G": torch.tensor(4.0)})
+    tally.add({"loss_D": torch.tensor(3.0)})
+    tensors: dict[str, torch.Tensor] = {}
+    stored = json.loads(json.dumps(checkpoint.pack(tally.state(), tensors)))
+    resumed = Tally()
+    resumed.load(checkpoint.unpack(stored, tensors), torch.device("cpu"))
+    resumed.add({"loss_D": torch.tensor(5.0)})
+    assert resumed.close_window() == {"loss_D": 3.0, "loss_G": 4.0}
+    assert resumed.close_window() == {}
+    older = Tally()
+    older.load({"window": {"sums": {"loss": torch.tensor(6.0)}, "steps": 3}}, torch.device("cpu"))
+    assert older.close_window() == {"loss": 2.0}

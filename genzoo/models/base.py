@@ -101,6 +101,11 @@ class GenerativeModel(nn.Module):
         """Decay of the moving average of the ``averaged`` submodules' weights (0: none), usually a config field."""
         return 0.0
 
+    def moves_averaged(self, step: int) -> bool:
+        """Whether training step ``step`` (0-based) changes the ``averaged`` submodules' weights: the Trainer moves
+        their average only after such steps, so that its decay counts their updates. Default: every step."""
+        return True
+
     @property
     def channels_last_on_cpu(self) -> bool:
         """Whether this model trains faster with channels-last tensors on the CPU in fp32, as measured for its

@@ -16,12 +16,15 @@ from genzoo.trainer.tensorboard import TensorBoard
 
 
 class Tally:
-    """The loss terms summed since the last metrics line (over ``window`` steps), and the count of steps skipped for
-    a non-finite loss (in all, and in a row). Saved in every checkpoint, so that a run resumed from a checkpoint
-    taken inside a logging window writes the same lines as one never interrupted."""
+    """The loss terms summed since the last metrics line (over ``window`` steps; a term that not every step reports,
+    such as a generator's loss when the discriminator steps more often, over the steps that reported it:
+    ``counts``), and the count of steps skipped for a non-finite loss (in all, and in a row). Saved in every
+    checkpoint, so that a run resumed from a checkpoint taken inside a logging window writes the same lines as one
+    never interrupted."""
 
     def __init__(self) -> None:
         self.sums: dict[str, Tensor] = {}
+        self.counts: dict[str, int] = {}
         self.window = 0
         self.skipped = 0
         self.bad_in_a_row = 0
@@ -30,6 +33,7 @@ class Tally:
         """Count one step that went through: its loss terms join the window's sums."""
         for k, v in logs.items():
             self.sums[k] = self.sums[k] + v if k in self.sums else v.float().clone()
+            self.counts[k] = self.counts.get(k, 0) + 1
         self.window += 1
         self.bad_in_a_row = 0
 
@@ -40,18 +44,21 @@ class Tally:
 
     def close_window(self) -> dict[str, float]:
         """The window's averages; the next window starts empty."""
-        averages = {k: float(v) / self.window for k, v in self.sums.items()}
-        self.sums, self.window = {}, 0
+        averages = {k: float(v) / self.counts[k] for k, v in self.sums.items()}
+        self.sums, self.counts, self.window = {}, {}, 0
         return averages
 
     def state(self) -> dict[str, Any]:
-        return {"skipped": [self.skipped, self.bad_in_a_row], "window": {"sums": dict(self.sums), "steps": self.window}}
+        window = {"sums": dict(self.sums), "counts": dict(self.counts), "steps": self.window}
+        return {"skipped": [self.skipped, self.bad_in_a_row], "window": window}
 
     def load(self, state: dict[str, Any], device: torch.device) -> None:
         self.skipped, self.bad_in_a_row = state.get("skipped", [0, 0])
         window = state.get("window", {"sums": {}, "steps": 0})
         self.sums = {k: v.to(device) for k, v in window["sums"].items()}
         self.window = window["steps"]
+        # a checkpoint written before the counts were kept: every term was reported at every step
+        self.counts = {k: int(window.get("counts", {}).get(k, self.window)) for k in self.sums}
 
 
 class MetricsLog:

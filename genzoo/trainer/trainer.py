@@ -219,7 +219,7 @@ class Trainer:
             for b, old in zip(s.model.buffers(), kept, strict=True):
                 b.copy_(old)
         distributed.broadcast_tensors(s.model.buffers(), self.world)
-        if s.average is not None:
+        if s.average is not None and s.model.moves_averaged(step):
             s.average.update(s.model, step)
         return stop
 

@@ -45,6 +45,12 @@ class GANConfig(ModelConfig):
         description="Discriminator normalisation: batch (the DCGAN paper) or spectral (Miyato et al.; no BatchNorm).",
     )
     d_blur: DiscBlur = "off"
+    d_steps: int = Field(
+        1,
+        ge=1,
+        description="Discriminator updates per generator update (SNGAN's n_dis): every step updates the "
+        "discriminator on its batch, every d_steps-th step the generator too, so `steps` counts batches.",
+    )
     beta1: float = Field(0.5, ge=0, lt=1, description="Adam beta1.")
     beta2: float = Field(0.999, ge=0, lt=1, description="Adam beta2.")
     ema: float = Field(

@@ -285,13 +285,19 @@ class GAN(GenerativeModel):
             ),
         }
 
+    def moves_averaged(self, step: int) -> bool:
+        """Whether step ``step`` updates the generator: every ``d_steps``-th step does."""
+        return (step + 1) % self.config.d_steps == 0
+
     def train_step(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
         labels = self.batch_labels(batch)
         z = torch.randn(len(batch.x), self.latent_dim, device=batch.x.device)
-        with ctx.autocast():
+        generator_step = self.moves_averaged(ctx.global_step)
+        with ctx.autocast(), torch.set_grad_enabled(generator_step):  # only the generator's update needs its graph
             fake = self.generator(z, labels)
         logs = self._discriminator_step(batch.x, fake.detach(), labels, ctx)
-        logs.update(self._generator_step(fake, labels, ctx))
+        if generator_step:
+            logs.update(self._generator_step(fake, labels, ctx))
         return logs
 
     def _classification(self, logits: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
