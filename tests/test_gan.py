@@ -55,11 +55,13 @@ def _grid_size(rows: int, columns: int, size: int = SIZE, pad: int = 2) -> tuple
 # ---- networks -------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("g_arch", ["dcgan", "resnet"])
+@pytest.mark.parametrize(("g_arch", "d_arch"), [("dcgan", "dcgan"), ("resnet", "dcgan"), ("resnet", "resnet")])
 @pytest.mark.parametrize("name", ["dcgan", "acgan"])
 @pytest.mark.parametrize("size", [16, 32, 64])
-def test_shapes_at_every_size(name: str, size: int, g_arch: str) -> None:
-    model = genzoo.create(name, image_size=size, width=4, latent_dim=6, g_arch=g_arch).eval()
+def test_shapes_at_every_size(name: str, size: int, g_arch: str, d_arch: str) -> None:
+    model = genzoo.create(
+        name, image_size=size, width=4, latent_dim=6, g_arch=g_arch, d_arch=d_arch, d_norm="spectral"
+    ).eval()
     images = genzoo.sample(model, 3)
     assert images.shape == (3, 3, size, size) and images.min() >= 0 and images.max() <= 1
     outputs = model.discriminator(torch.rand(2, 3, size, size))
@@ -93,6 +95,36 @@ def test_spectral_discriminator_and_its_own_learning_rate() -> None:
         if isinstance(module, torch.nn.Conv2d):
             sigma = torch.linalg.matrix_norm(module.weight.detach().flatten(1), ord=2)
             assert sigma == pytest.approx(1.0, abs=0.1)
+
+
+def test_residual_discriminator_downsamples_by_spectrally_normalised_residual_blocks() -> None:
+    torch.manual_seed(0)
+    model = _tiny("acgan", d_arch="resnet", d_norm="spectral").train()
+    blocks = model.discriminator.blocks
+    assert [b.conv1.out_channels for b in blocks] == [4, 8]  # 16 px → 8 → 4, width 4 doubled
+    assert blocks[0].first and not blocks[1].first
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.discriminator.modules())
+    x = torch.rand(2, 3, SIZE, SIZE)
+    skip = blocks[0].skip.eval()  # (no power iteration between the two calls)
+    pool = torch.nn.functional.avg_pool2d  # the skip pools before its 1×1 convolution: as after, the paper's order
+    assert torch.allclose(skip(pool(x, 2)), pool(skip(x), 2), atol=1e-6)
+    skip.train()
+    model.data_info = {"attributes": {"hair_color": [], "glasses": []}}
+    ctx = StepContext(model.configure_optimizers(), torch.device("cpu"), None, total_steps=10)
+    for _ in range(3):  # the power iteration runs on every training forward pass
+        logs = model.train_step(Batch(x * 2 - 1, None, torch.tensor([[1, 0], [4, 1]])), ctx)
+    assert all(math.isfinite(float(v)) for v in logs.values())
+    layers = [m for m in model.discriminator.modules() if isinstance(m, torch.nn.Conv2d | torch.nn.Linear)]
+    assert len(layers) == 3 * len(blocks) + 1
+    for module in layers:
+        sigma = torch.linalg.matrix_norm(module.weight.detach().flatten(1), ord=2)
+        assert sigma == pytest.approx(1.0, abs=0.1)
+
+
+@pytest.mark.parametrize("settings", [{"d_norm": "batch"}, {"d_norm": "spectral", "d_blur": "all"}])
+def test_residual_discriminator_refuses_settings_it_does_not_have(settings: dict[str, str]) -> None:
+    with pytest.raises(GenzooError, match="d_arch=resnet"):
+        _tiny("dcgan", d_arch="resnet", **settings)
 
 
 @pytest.mark.parametrize("d_norm", ["batch", "spectral"])

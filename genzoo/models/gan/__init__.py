@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from genzoo.config import DiscBlur, GanLoss, ModelConfig, R1Every, R1Weight
 from genzoo.errors import ConfigError
@@ -40,6 +40,11 @@ class GANConfig(ModelConfig):
     gan_loss: GanLoss = Field("vanilla", description="Registered GAN loss: vanilla, lsgan, hinge, or a plugin's.")
     lr: float = Field(2e-4, gt=0, description="Adam learning rate of the generator (and the discriminator's default).")
     d_lr: float | None = Field(None, gt=0, description="Adam learning rate of the discriminator; None: `lr`.")
+    d_arch: Literal["dcgan", "resnet"] = Field(
+        "dcgan",
+        description="Discriminator: dcgan (stride-2 convolutions, the paper's) or resnet (residual blocks that "
+        "average-pool, then a sum over positions; Miyato et al., 2018; spectrally normalised, docs/gan.md).",
+    )
     d_norm: Literal["batch", "spectral"] = Field(
         "batch",
         description="Discriminator normalisation: batch (the DCGAN paper) or spectral (Miyato et al.; no BatchNorm).",
@@ -61,6 +66,15 @@ class GANConfig(ModelConfig):
     )
     r1: R1Weight = 0.0
     r1_every: R1Every = 16
+
+    @model_validator(mode="after")
+    def _residual_discriminator_is_spectral(self) -> GANConfig:
+        if self.d_arch == "resnet" and (self.d_norm != "spectral" or self.d_blur != "off"):
+            raise ValueError(
+                "the residual discriminator (d_arch=resnet) is SNGAN's: spectrally normalised, with average pooling "
+                f"for its downsampling; set d_norm=spectral (not {self.d_norm!r}) and leave d_blur at 'off'"
+            )
+        return self
 
 
 class DCGANConfig(GANConfig):

@@ -128,6 +128,40 @@ class UpBlock(nn.Module):
         return F.interpolate(self.skip(x), scale_factor=2.0, mode="nearest") + h
 
 
+class DownBlock(nn.Module):
+    """A residual block that halves the side (the discriminator block of Miyato et al., 2018): ReLU, a 3×3
+    convolution, ReLU, a 3×3 convolution and 2×2 average pooling, added to the pooled input through a 1×1
+    convolution; every convolution spectrally normalised. The ``first`` block reads the image, so it starts with the
+    convolution (SNGAN's "optimized" block: no ReLU on pixels)."""
+
+    def __init__(self, c_in: int, c_out: int, *, first: bool = False) -> None:
+        super().__init__()
+        sn = nn.utils.parametrizations.spectral_norm
+        self.first = first
+        self.conv1, self.conv2 = sn(nn.Conv2d(c_in, c_out, 3, 1, 1)), sn(nn.Conv2d(c_out, c_out, 3, 1, 1))
+        self.skip = sn(nn.Conv2d(c_in, c_out, 1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = self.conv1(x if self.first else F.relu(x))
+        h = F.avg_pool2d(self.conv2(F.relu(h)), 2)
+        return h + self.skip(F.avg_pool2d(x, 2))  # pooling commutes with a 1×1 convolution: pool first, 4× cheaper
+
+
+class ResidualDiscriminator(nn.Module):
+    """``(N, 3, size, size)`` → ``(N, outputs)`` logits, SNGAN's residual discriminator: one :class:`DownBlock` per
+    entry of ``widths`` (its channels, down to 4×4), then ReLU, the sum over positions and a spectrally normalised
+    linear layer to ``outputs`` values (the real/fake logit and any class logits)."""
+
+    def __init__(self, widths: Sequence[int], outputs: int) -> None:
+        super().__init__()
+        pairs = itertools.pairwise([3, *widths])
+        self.blocks = nn.Sequential(*(DownBlock(a, b, first=i == 0) for i, (a, b) in enumerate(pairs)))
+        self.head = nn.utils.parametrizations.spectral_norm(nn.Linear(widths[-1], outputs))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(F.relu(self.blocks(x)).sum((2, 3)))
+
+
 class ConditionalBatchNorm2d(nn.Module):
     """BatchNorm whose scale and shift depend on the attribute values (de Vries et al., 2017; Miyato & Koyama,
     2018): per attribute, an embedding of each value adds to the scale (from 1) and to the shift (from 0). The noise
@@ -200,7 +234,11 @@ class GAN(GenerativeModel):
         # outputs: the real/fake logit, the class logits, and with ``twin`` the twin class logits
         outputs = 1 + sum(self.sizes) * (2 if self.twin else 1)
         spectral = config.d_norm == "spectral"
-        self.discriminator = ConvDiscriminator(layer_widths(config), outputs, spectral=spectral, blur=config.d_blur)
+        self.discriminator: nn.Module = (
+            ResidualDiscriminator(layer_widths(config), outputs)
+            if config.d_arch == "resnet"
+            else ConvDiscriminator(layer_widths(config), outputs, spectral=spectral, blur=config.d_blur)
+        )
         self.generator.apply(dcgan_init)
         self.discriminator.apply(dcgan_init)
         self.adversarial = get_loss(config.gan_loss, "gan")
