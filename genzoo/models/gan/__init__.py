@@ -201,6 +201,7 @@ def dcgan(config: DCGANConfig) -> DCGAN:
     train_defaults=TRAIN_DEFAULTS,
     curve_groups=ACGAN_CURVES,
     presets={"zoo": ZOO},
+    release=builtin_release("acgan", "dff58afb0a1c835af59d72c49e8c8ec50d34969689ca19bce18c3a10cfd11338"),
 )
 def acgan(config: ACGANConfig) -> ACGAN:
     from genzoo.models.gan.model import ACGAN
