@@ -116,6 +116,11 @@ class TrainConfig(Config):
         description="Layout of image tensors in training. auto: channels_last for the models measured faster with "
         "it on the CPU in fp32 (GANs, vae-conv), else contiguous (NCHW).",
     )
+    compile: bool = Field(
+        False,
+        description="torch.compile the model's networks for the training steps (previews, sampling and saved weights "
+        "stay eager and unchanged). The first steps wait for compilation; needs a C++ compiler on the CPU.",
+    )
     log_every: int = Field(50, gt=0, description="Steps between metric lines in metrics.jsonl.")
     log: list[Literal["tensorboard"]] = Field(
         [], description="Loggers beside the always-written metrics.jsonl: tensorboard (needs genzoo[tensorboard])."

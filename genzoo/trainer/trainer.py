@@ -51,6 +51,7 @@ from genzoo.progress import TrainProgress
 from genzoo.registry import models
 from genzoo.runs import NOT_CURVES, RunDir, resolve_weights
 from genzoo.trainer.checkpoints import Checkpoints, Session
+from genzoo.trainer.compiling import check_compile, compiled, steps
 from genzoo.trainer.log import MetricsLog, Tally
 from genzoo.trainer.stream import BatchStream, Streams
 
@@ -111,6 +112,8 @@ class Trainer:
         if self.world.active and self.device.type == "cuda" and self.device.index is None:
             self.device = torch.device("cuda", self.world.local_rank)  # one GPU per process
         self.dtype = resolve_precision(run.train.precision, self.device)
+        if run.train.compile:
+            check_compile(self.device)
         self._model, self._data = model, data
         self._stop_signal: int | None = None
 
@@ -139,6 +142,7 @@ class Trainer:
                 MetricsLog(
                     self.dir, enabled=self.world.main, tensorboard="tensorboard" in self.run.train.log, start=start
                 ) as log,
+                compiled(session.model, self.run.train.compile),
             ):
                 last = self._train(session, start, total, previews, log, ui, began - seconds_before) or last
             this_session = time.perf_counter() - began
@@ -207,7 +211,8 @@ class Trainer:
         """One training step of the model, then the schedulers; its loss terms join the tally unless one is not
         finite (the NaN guard). Returns whether to stop after this step (a signal arrived)."""
         kept = [b.detach().clone() for b in s.model.buffers()] if s.ctx.skip_nonfinite else None
-        logs = s.model.train_step(batch, s.ctx)
+        with steps(self.run.train.compile):
+            logs = s.model.train_step(batch, s.ctx)
         if s.ctx.scaler is not None:
             s.ctx.scaler.update()
         for scheduler in s.schedulers.values():
