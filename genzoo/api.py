@@ -166,7 +166,12 @@ def resumed_config(
     given = {k for k, v in train_options.items() if v is not None} | {
         k
         for k, v in {
-            "preset": preset, "data": data, "to": to, "config": config_file, "set": list(overrides), "out": out
+            "preset": preset,
+            "data": data,
+            "to": to,
+            "config": config_file,
+            "set": list(overrides),
+            "out": out,
         }.items()
         if v
     }
@@ -197,15 +202,20 @@ def check_run(
     **train_options: Any,
 ) -> RunConfig:
     """The run config ``train`` would use, checked as far as it can be without training: the model, every field,
-    the data's names, the device and the precision (``genzoo train --dry-run``). Nothing is written."""
+    the data's names, the device, the precision and what ``compile`` needs (``genzoo train --dry-run``). Nothing is
+    written."""
     from genzoo.data.loading import check_data_name
     from genzoo.devices import resolve_device, resolve_precision
+    from genzoo.trainer.compiling import check_compile
 
     config = _requested_config(name, preset, data, to, config_file, overrides, out, resume, train_options)
     for source in (config.data.name, config.data.to):
         if source is not None:
             check_data_name(source)
-    resolve_precision(config.train.precision, resolve_device(config.train.device))
+    device = resolve_device(config.train.device)
+    resolve_precision(config.train.precision, device)
+    if config.train.compile:
+        check_compile(device)
     return config
 
 

@@ -61,6 +61,8 @@ def test_compile_without_a_cpu_compiler_is_one_paragraph(
     )
     assert "apt-get install g++" in message and "without --set compile=true" in message
     assert not (tmp_path / "r").exists()
+    dry = cli_fails(runner, "train", "vae-conv", "--data", "cartoon", "--set", "compile=true", "--dry-run")
+    assert "needs a C++ compiler" in dry
 
 
 def test_residual_discriminator_block_compiles() -> None:
