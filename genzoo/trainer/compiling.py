@@ -38,7 +38,7 @@ def check_compile(device: torch.device) -> None:
 
 @contextmanager
 def compiled(model: nn.Module, enabled: bool) -> Iterator[None]:
-    """Within: the model's direct submodules (its networks) compiled in place, yet run eagerly outside ``steps``
+    """Within: the model's direct submodules (its networks) compiled in place, yet run eagerly outside ``compiled_step``
     (previews, the averaged weights' statistics in checkpoints); after: eager again for good."""
     if not enabled:
         yield
@@ -54,6 +54,6 @@ def compiled(model: nn.Module, enabled: bool) -> Iterator[None]:
             network._compiled_call_impl = None  # what nn.Module.compile set: the module calls forward eagerly again
 
 
-def steps(enabled: bool) -> AbstractContextManager[object]:
+def compiled_step(enabled: bool) -> AbstractContextManager[object]:
     """Within ``compiled``: the networks run compiled (the training step)."""
     return torch.compiler.set_stance("default") if enabled else nullcontext()

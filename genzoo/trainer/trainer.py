@@ -51,7 +51,7 @@ from genzoo.progress import TrainProgress
 from genzoo.registry import models
 from genzoo.runs import NOT_CURVES, RunDir, resolve_weights
 from genzoo.trainer.checkpoints import Checkpoints, Session
-from genzoo.trainer.compiling import check_compile, compiled, steps
+from genzoo.trainer.compiling import check_compile, compiled, compiled_step
 from genzoo.trainer.log import MetricsLog, Tally
 from genzoo.trainer.stream import BatchStream, Streams
 
@@ -211,7 +211,7 @@ class Trainer:
         """One training step of the model, then the schedulers; its loss terms join the tally unless one is not
         finite (the NaN guard). Returns whether to stop after this step (a signal arrived)."""
         kept = [b.detach().clone() for b in s.model.buffers()] if s.ctx.skip_nonfinite else None
-        with steps(self.run.train.compile):
+        with compiled_step(self.run.train.compile):
             logs = s.model.train_step(batch, s.ctx)
         if s.ctx.scaler is not None:
             s.ctx.scaler.update()

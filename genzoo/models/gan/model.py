@@ -139,8 +139,8 @@ class DownBlock(nn.Module):
         sn = nn.utils.parametrizations.spectral_norm
         self.first = first
         self.conv1, self.conv2 = sn(nn.Conv2d(c_in, c_out, 3, 1, 1)), sn(nn.Conv2d(c_out, c_out, 3, 1, 1))
-        # The image's skip reads 3 channels: normalised as its transpose (the same largest singular value), so that
-        # the power iteration's vectors have c_out entries; torch.compile (train.compile) mishandles one of 4 or fewer.
+        # The image's skip reads 3 channels: normalised as its transpose (the same largest singular value), its power
+        # iteration's right vector has c_out entries, not 3; torch.compile (train.compile) mishandles one of 4 or fewer.
         self.skip = sn(nn.Conv2d(c_in, c_out, 1), dim=1 if first else 0)
 
     def forward(self, x: Tensor) -> Tensor:
