@@ -114,3 +114,69 @@ def test_the_commands_take_raw_weights(runner: CliRunner, gan_runs: dict[str, Pa
 def test_no_average_when_the_decay_is_zero(tmp_path: Path) -> None:
     run = genzoo.train("dcgan", data="cartoon", overrides=[*TINY, "ema=0"], steps=2, out=tmp_path / "r")
     assert not any(k.startswith(AVERAGE_PREFIX) for k in checkpoint.load_tensors(run.run_dir / "model.safetensors"))
+
+
+def test_an_average_that_follows_the_learning_rate() -> None:
+    """Each step's share scales with the averaged weights' LR over its initial value: the same numbers while the
+    rate is constant, half the share at half the rate, and no move at all at a rate of zero."""
+    from genzoo.models.schedules import linear_decay
+
+    torch.manual_seed(0)
+    model = genzoo.create("cyclegan-resnet", image_size=32, width=4, disc_width=4, n_blocks=1, ema=0.99)
+    optimizers = model.configure_optimizers()
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizers["G"], linear_decay(4, 0.5))
+    plain, follows = WeightAverage(model, 0.99), WeightAverage(model, 0.99, optimizers)
+    key = next(iter(follows.params))
+    weight = model.get_parameter(key)
+    rates = []
+    for step in range(4):
+        rates.append(follows.rate())
+        with torch.no_grad():
+            weight.add_(1.0)
+        before = follows.params[key].clone()
+        plain.update(model, step)
+        follows.update(model, step, rates[-1])
+        share = (1 - min(0.99, (1 + step) / (WARMUP + step))) * rates[-1]
+        assert torch.allclose(follows.params[key] - before, share * (weight.detach() - before), atol=1e-6)
+        if rates[-1] == 1.0:
+            assert torch.equal(plain.params[key], follows.params[key])  # constant rate: the very same average
+        optimizers["G"].step()
+        scheduler.step()
+    assert rates == [1.0, 1.0, 1.0, 0.5]
+    assert WeightAverage(model, 0.99).rate() == 1.0  # without the optimizers it does not follow
+    for group in optimizers["G"].param_groups:
+        group["lr"] = 0.0
+    standing = follows.params[key].clone()
+    follows.update(model, 10, follows.rate())
+    assert torch.equal(follows.params[key], standing)  # a rate of zero leaves the average where it stands
+
+
+def test_a_run_whose_average_follows_the_rate_resumes_exactly(tmp_path: Path) -> None:
+    """Up to the decay the average is the plain one to the bit (so a run can take the option from there); after it,
+    another; and a run stopped halfway through the decay and resumed ends as the uninterrupted one."""
+    import shutil
+
+    from tests.conftest import CG_TINY
+
+    def run(out: Path, *more: str) -> Path:
+        overrides = [*CG_TINY, "ema=0.9", "decay_start=0.5", *more]
+        result = genzoo.train("cyclegan-resnet", data="cartoon", to="anime", overrides=overrides, steps=8, out=out)
+        return result.run_dir
+
+    def averaged(path: Path) -> dict[str, torch.Tensor]:
+        return {k: v for k, v in checkpoint.load_tensors(path).items() if k.startswith(AVERAGE_PREFIX)}
+
+    plain, follows = run(tmp_path / "plain"), run(tmp_path / "follows", "ema_follows_lr=true")
+    half = "checkpoints/step-0000004.safetensors"
+    a, b = averaged(plain / half), averaged(follows / half)
+    assert a and all(torch.equal(a[k], b[k]) for k in a)
+    a, b = averaged(plain / "model.safetensors"), averaged(follows / "model.safetensors")
+    assert any(not torch.equal(a[k], b[k]) for k in a)
+
+    stopped = tmp_path / "stopped"
+    shutil.copytree(follows, stopped)
+    for leftover in ("model.safetensors", "summary.json", "checkpoints/step-0000008.safetensors"):
+        (stopped / leftover).unlink()
+    genzoo.train(resume=stopped)
+    a, b = (checkpoint.load_tensors(run / "model.safetensors") for run in (follows, stopped))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

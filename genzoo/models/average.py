@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 
 from genzoo.checkpoint import AVERAGE_PREFIX
-from genzoo.errors import CheckpointError
+from genzoo.errors import CheckpointError, GenzooError
 from genzoo.models.base import GenerativeModel
 
 WARMUP = 10
@@ -42,10 +42,18 @@ def _named(model: GenerativeModel, module: str) -> tuple[dict[str, Tensor], dict
 
 class WeightAverage:
     """The moving average of the submodules ``model.averaged``: parameters are averaged with ``decay``; buffers
-    (BatchNorm statistics) follow the trained ones until ``state_dict`` computes them for the averaged weights."""
+    (BatchNorm statistics) follow the trained ones until ``state_dict`` computes them for the averaged weights.
 
-    def __init__(self, model: GenerativeModel, decay: float) -> None:
+    Given ``optimizers`` (a model whose ``average_follows_lr``), each step's share of the average is scaled by the
+    learning rate the averaged weights were trained with at that step, over its initial value (``rate``): the average
+    then spans the same stretch of training as the rate decays, and stands still where the rate reaches zero,
+    instead of shrinking to the last few weights. While the rate is constant the two are the same numbers."""
+
+    def __init__(
+        self, model: GenerativeModel, decay: float, optimizers: Mapping[str, torch.optim.Optimizer] | None = None
+    ) -> None:
         self.decay, self.modules = decay, tuple(model.averaged)
+        self.trainer = None if optimizers is None else _trainer_of(model, self.modules, optimizers)
         self.params: dict[str, Tensor] = {}
         self.buffers: dict[str, Tensor] = {}
         for module in self.modules:
@@ -54,10 +62,21 @@ class WeightAverage:
             self.buffers |= {k: v.detach().clone() for k, v in buffers.items()}
         self.settled = not self.buffers  # whether the buffers are the averaged weights' own statistics
 
+    def rate(self) -> float:
+        """The averaged weights' learning rate now over its initial value, for an average that follows it; else 1.
+        Read before a step's schedulers move the rate, it is the rate of that step."""
+        if self.trainer is None:
+            return 1.0
+        optimizer, index = self.trainer
+        group = optimizer.param_groups[index]  # looked up each time: loading an optimizer's state replaces its groups
+        initial = group.get("initial_lr", group["lr"])
+        return float(group["lr"]) / float(initial) if initial else 1.0
+
     @torch.no_grad()
-    def update(self, model: GenerativeModel, step: int) -> None:
-        """Move the average towards the model's weights after step ``step`` (0-based)."""
-        weight = 1 - min(self.decay, (1 + step) / (WARMUP + step))
+    def update(self, model: GenerativeModel, step: int, rate: float = 1.0) -> None:
+        """Move the average towards the model's weights after step ``step`` (0-based), by a share scaled by
+        ``rate`` (``WeightAverage.rate`` at that step)."""
+        weight = (1 - min(self.decay, (1 + step) / (WARMUP + step))) * rate
         for module in self.modules:
             params, buffers = _named(model, module)
             torch._foreach_lerp_([self.params[k] for k in params], [p.detach() for p in params.values()], weight)
@@ -112,6 +131,22 @@ class WeightAverage:
         finally:
             model.load_state_dict(trained)
             model.weights = "raw"
+
+
+def _trainer_of(
+    model: GenerativeModel, modules: tuple[str, ...], optimizers: Mapping[str, torch.optim.Optimizer]
+) -> tuple[torch.optim.Optimizer, int]:
+    """The optimizer and the index of its parameter group that train the averaged submodules (their first
+    parameter's)."""
+    first = next(p for module in modules for p in model.get_submodule(module).parameters())
+    for optimizer in optimizers.values():
+        for index, group in enumerate(optimizer.param_groups):
+            if any(p is first for p in group["params"]):
+                return optimizer, index
+    raise GenzooError(
+        f"No optimizer of {type(model).__name__} trains its averaged weights ({', '.join(modules)}), so the average "
+        "cannot follow their learning rate. Set ema_follows_lr=false."
+    )
 
 
 def apply_average(model: GenerativeModel, tensors: Mapping[str, Tensor]) -> None:

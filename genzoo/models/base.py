@@ -101,6 +101,13 @@ class GenerativeModel(nn.Module):
         """Decay of the moving average of the ``averaged`` submodules' weights (0: none), usually a config field."""
         return 0.0
 
+    @property
+    def average_follows_lr(self) -> bool:
+        """Whether each step's share of that average scales with the averaged weights' learning rate over its
+        initial value, so that a decay to zero leaves the average standing rather than shrinking it to the last
+        weights (``genzoo.models.average.WeightAverage``). Default: no, a fixed share per step."""
+        return False
+
     def moves_averaged(self, step: int) -> bool:
         """Whether training step ``step`` (0-based) changes the ``averaged`` submodules' weights: the Trainer moves
         their average only after such steps, so that its decay counts their updates. Default: every step."""

@@ -62,6 +62,12 @@ class TranslatorConfig(ModelConfig):
     ema: float = Field(
         0.0, ge=0, lt=1, description="Decay of the generators' weight average that translates; 0: no average."
     )
+    ema_follows_lr: bool = Field(
+        False,
+        description="Scale each step's share of the weight average by the learning rate's current factor, so that "
+        "as the LR decays to zero the average keeps the stretch of training it spans instead of shrinking to the "
+        "last weights. The same average while the LR is constant.",
+    )
     r1: R1Weight = 0.0
     r1_every: R1Every = 16
 

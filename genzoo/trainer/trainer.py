@@ -211,6 +211,7 @@ class Trainer:
         """One training step of the model, then the schedulers; its loss terms join the tally unless one is not
         finite (the NaN guard). Returns whether to stop after this step (a signal arrived)."""
         kept = [b.detach().clone() for b in s.model.buffers()] if s.ctx.skip_nonfinite else None
+        rate = s.average.rate() if s.average is not None else 1.0  # this step's LR, before the schedulers move it
         with compiled_step(self.run.train.compile):
             logs = s.model.train_step(batch, s.ctx)
         if s.ctx.scaler is not None:
@@ -225,7 +226,7 @@ class Trainer:
                 b.copy_(old)
         distributed.broadcast_tensors(s.model.buffers(), self.world)
         if s.average is not None and s.model.moves_averaged(step):
-            s.average.update(s.model, step)
+            s.average.update(s.model, step, rate)
         return stop
 
     # -- set-up --------------------------------------------------------------------------------------------------------
@@ -267,7 +268,9 @@ class Trainer:
         optimizers = model.configure_optimizers()
         schedulers = model.configure_schedulers(optimizers, total)
         ctx = StepContext(optimizers, self.device, self.dtype, total, w, skip_nonfinite=t.on_nan == "skip")
-        average = WeightAverage(model, model.average_decay) if model.averaged and model.average_decay > 0 else None
+        average = None
+        if model.averaged and model.average_decay > 0:
+            average = WeightAverage(model, model.average_decay, optimizers if model.average_follows_lr else None)
         session = Session(model, ctx, schedulers, streams, Tally(), average)
         self.checkpoints = Checkpoints(self.run, self.dir, w, self.device)
         start = self.checkpoints.resume(session, ui) if self.resume else 0

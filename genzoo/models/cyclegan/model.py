@@ -363,6 +363,10 @@ class Translator(GenerativeModel):
         return self.config.ema
 
     @property
+    def average_follows_lr(self) -> bool:
+        return self.config.ema_follows_lr
+
+    @property
     def weight_decay(self) -> float:
         """Adam's weight decay of every network (0: none, the CycleGAN's and CUT's)."""
         return 0.0
