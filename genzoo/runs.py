@@ -248,7 +248,11 @@ def find_weights(source: str | Path, root: Path = DEFAULT_ROOT, weights: Weights
         if weights == "released" or (weights == "auto" and entry.release is not None):
             return Found(released_weights(entry), "released")
         translator = " --to anime" if "translate" in entry.capabilities else ""
-        released = " (or --weights released for its released weights)" if entry.release is not None else ""
+        released = (
+            " (or --weights released for its released weights)"
+            if entry.release is not None
+            else f", and {name} has no released weights yet (`genzoo list` marks the names that have)"
+        )
         raise CheckpointError(
             f"No finished run of {name} in {root}/{released}. Train one first: `genzoo train {name} --data cartoon"
             f"{translator}`, or give a run directory or a .safetensors file."

@@ -219,7 +219,9 @@ def test_a_model_without_a_release_says_so(runner: CliRunner, tmp_path: Path, mo
     monkeypatch.chdir(tmp_path)
     with _undoing("dcgan", release=None):
         message = cli_fails(runner, "sample", "dcgan", "--weights", "released", code=2)
-    assert "dcgan has no released weights" in message
+        assert "dcgan has no released weights" in message
+        message = cli_fails(runner, "sample", "dcgan", code=2)  # nothing local either: both said in one paragraph
+    assert "No finished run of dcgan" in message and "dcgan has no released weights yet" in message
 
 
 @pytest.mark.parametrize("damage", ["truncated", "changed", "missing"])
