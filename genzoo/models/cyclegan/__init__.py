@@ -135,6 +135,7 @@ take 16.7 MB in float16 rather than 29.3 MB and all seven released models fit th
     train_defaults=TRAIN_DEFAULTS,
     curve_groups=CURVE_GROUPS,
     presets={"zoo": ZOO_UNET},
+    release=builtin_release("cyclegan-unet", "9107e78eb315025bed38714c608ce5a00562a9a626c1ad09d1c2699ccd1aacb0"),
 )
 def cyclegan_unet(config: UnetCycleGANConfig) -> CycleGAN:
     from genzoo.models.cyclegan.model import CycleGAN, UnetGenerator
