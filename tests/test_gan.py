@@ -356,9 +356,9 @@ def test_d_steps_run_logs_the_generator_over_its_steps_moves_the_average_with_it
     averaged: list[int] = []
     update = WeightAverage.update
 
-    def recorded(self: WeightAverage, model: GenerativeModel, step: int) -> None:
+    def recorded(self: WeightAverage, model: GenerativeModel, step: int, rate: float = 1.0) -> None:
         averaged.append(step)
-        update(self, model, step)
+        update(self, model, step, rate)
 
     monkeypatch.setattr(WeightAverage, "update", recorded)
     overrides = [*TINY, "d_steps=2", "log_every=4", "checkpoint_every=3"]
