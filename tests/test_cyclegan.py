@@ -149,6 +149,9 @@ def test_config_validation() -> None:
         genzoo.create("cyclegan-unet", image_size=32, depth=6)
     with pytest.raises(ConfigError, match="disc_layers=4 needs images of at least 64 px"):
         genzoo.create("cyclegan-resnet", image_size=32, disc_layers=4)
+    with pytest.raises(ConfigError, match="ema=0 keeps none; set ema too"):
+        genzoo.create("cyclegan-resnet", ema_follows_lr=True)  # its default ema is 0: nothing would follow
+    genzoo.create("cyclegan-unet", ema_follows_lr=True)  # the U-Net averages by default
     config = genzoo.create("cyclegan-resnet").config
     adapted = config.adapt_to_data({"domains": ["cartoon", "anime"]})
     assert adapted.domains == ("cartoon", "anime") and adapted.adapt_to_data({"domains": ["x", "y"]}) == adapted

@@ -72,6 +72,15 @@ class TranslatorConfig(ModelConfig):
     r1_every: R1Every = 16
 
     @model_validator(mode="after")
+    def _an_average_to_follow(self) -> TranslatorConfig:
+        if self.ema_follows_lr and self.ema == 0:
+            raise ValueError(
+                "ema_follows_lr=true changes how the generators' weight average moves, but ema=0 keeps none; "
+                "set ema too (e.g. ema=0.999) or leave ema_follows_lr off"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _discriminator_fits(self) -> TranslatorConfig:
         smallest = 2 ** (self.disc_layers + 2) * 2 ** (self.disc_scales - 1)
         if self.image_size < smallest:
